@@ -1,0 +1,12 @@
+#pragma once
+// Each subcommand lives in its own cmd_*.cpp: it declares its flags on `app` and sets a callback that
+// calls the library. Callbacks throw agegender::UsageError / RuntimeError; main maps them to exit codes.
+namespace CLI {
+class App;
+}
+
+namespace agegender::cli {
+
+void add_prepare(CLI::App& app);
+
+}  // namespace agegender::cli
