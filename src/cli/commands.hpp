@@ -1,6 +1,8 @@
 #pragma once
 // Each subcommand lives in its own cmd_*.cpp: it declares its flags on `app` and sets a callback that
 // calls the library. Callbacks throw agegender::UsageError / RuntimeError; main maps them to exit codes.
+#include <string>
+
 namespace CLI {
 class App;
 }
@@ -8,5 +10,9 @@ class App;
 namespace agegender::cli {
 
 void add_prepare(CLI::App& app);
+void add_train(CLI::App& app, const std::string& command_line);
+void add_eval(CLI::App& app);
+void add_config(CLI::App& app);
+void add_models(CLI::App& app);
 
 }  // namespace agegender::cli

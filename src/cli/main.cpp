@@ -18,7 +18,13 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("agegender ") + agegender::version() + " (git " +
                                         agegender::git_revision() + ")");
   app.require_subcommand(1);
+  std::string command_line;
+  for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
   agegender::cli::add_prepare(app);
+  agegender::cli::add_train(app, command_line);
+  agegender::cli::add_eval(app);
+  agegender::cli::add_config(app);
+  agegender::cli::add_models(app);
 
   try {
     app.parse(argc, argv);

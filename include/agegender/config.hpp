@@ -1,0 +1,83 @@
+#pragma once
+// Experiment configs: compiled defaults < --config FILE (may "extends") < --set key.path=value.
+// The whole tree is validated before any work: unknown keys (with a "did you mean"), wrong types and
+// out-of-range values raise UsageError naming the key path.
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+namespace agegender {
+
+struct DataConfig {
+  std::string prepared;  // prepared dataset directory
+  int size = 64;         // model input side; resized from the cache when different
+  bool color = true;     // false = grayscale (1 channel)
+};
+
+struct LabelsConfig {
+  std::string age_bins = "intuition";  // bin10 | balanced | intuition | custom
+  std::vector<int> custom_edges;       // when age_bins == "custom" ({"edges": [...]})
+  int balanced_classes = 7;
+  bool age = true, gender = true;  // labels.tasks
+  double gender_weight = 1.0;
+};
+
+struct ModelConfig {
+  std::string arch = "base_cnn";  // see `agegender models`
+  std::string head = "gap";       // gap | flatten
+  double dropout = 0.3;
+  int trainable_conv_layers = -1;  // -1 = all; N = only the last N conv layers train
+  std::string pretrained;          // safetensors weights loaded by name before training
+};
+
+struct AugmentConfig {
+  bool hflip = true;
+  double shift = 0.1;       // max translation, fraction of the side
+  double brightness = 0.2;  // max additive change, fraction of full range
+  double contrast = 0.2;    // max multiplicative change around the mean
+};
+
+struct TrainConfig {
+  int epochs = 30;
+  int batch_size = 64;
+  std::string optimizer = "adam";  // adam | sgd
+  double lr = 1e-3;
+  double momentum = 0.9;  // sgd
+  double weight_decay = 0.0;
+  std::string schedule = "none";  // none | cosine | plateau
+  double plateau_factor = 0.5;
+  int plateau_patience = 2;
+  int patience = 5;  // early_stopping.patience; 0 = off
+  double min_delta = 0.0;
+  AugmentConfig augment;
+  uint64_t seed = 42;
+  int threads = 0;             // 0 = all cores
+  std::string device = "cpu";  // cpu | cuda | auto
+  int log_interval = 50;       // batches between progress lines
+};
+
+struct ExperimentConfig {
+  std::string name;        // run name (run directory runs/<name>)
+  std::string output_dir;  // output.dir
+  DataConfig data;
+  LabelsConfig labels;
+  ModelConfig model;
+  TrainConfig train;
+};
+
+/// The compiled defaults as JSON (what `agegender config --defaults` prints).
+nlohmann::json default_config();
+/// Reads a config file, following "extends" (relative to the file) with cycle detection.
+nlohmann::json load_config_file(const std::string& path);
+/// Applies one "dotted.key=value" override; value parsed as JSON, else taken as a string.
+void apply_override(nlohmann::json& tree, const std::string& assignment);
+/// Deep-merges `patch` into `base` (objects merge, everything else replaces).
+void merge_config(nlohmann::json& base, const nlohmann::json& patch);
+/// Validates the full tree and converts it. Throws UsageError naming the key path.
+ExperimentConfig parse_config(const nlohmann::json& tree);
+/// defaults < file (optional) < overrides, validated.
+nlohmann::json resolve_config_tree(const std::string& file, const std::vector<std::string>& overrides);
+/// Every valid dotted key, for help and suggestions.
+std::vector<std::string> config_keys();
+
+}  // namespace agegender

@@ -1,0 +1,25 @@
+#pragma once
+// `agegender eval`: score a run's best checkpoint on a split of its own or another prepared dataset.
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace agegender {
+
+struct EvalOptions {
+  std::string run_dir;
+  std::string split = "test";  // train | val | test
+  std::string data;            // other prepared dataset (default: the run's data.prepared)
+  std::string out_dir;         // default: the run directory (test of its own data) or <run>/eval_<split>[_<data>]
+  int threads = 0;
+  int batch_size = 256;
+};
+
+struct EvalResult {
+  std::string out_dir;
+  nlohmann::json eval;  // eval.json
+  std::string markdown_row, csv_row;
+};
+
+EvalResult evaluate_run(const EvalOptions& options);
+
+}  // namespace agegender

@@ -1,0 +1,43 @@
+#pragma once
+// Evaluation metrics from per-image predictions (torch-free, so they are tested against hand-computed values).
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+namespace agegender {
+
+struct PredictionSet {
+  int num_classes = 0;              // 0 when the model has no age head
+  std::vector<float> age_probs;     // N x num_classes, row-major
+  std::vector<float> female_prob;   // N, empty when the model has no gender head
+  std::vector<int> true_class, true_gender, true_race, true_age;
+  double loss_sum = 0;  // summed per-image loss (age CE + w * gender CE)
+  size_t size() const { return true_class.size(); }
+};
+
+struct ClassStats {
+  double precision = 0, recall = 0, f1 = 0;
+  long support = 0;
+};
+
+struct GroupAccuracy {
+  long n = 0;
+  double age_accuracy = 0, gender_accuracy = 0;
+};
+
+struct EvalMetrics {
+  size_t n = 0;
+  double loss = 0, accuracy = 0, top2_accuracy = 0, gender_accuracy = 0, age_mae = 0;
+  std::vector<std::vector<long>> confusion;  // [true][predicted]
+  std::vector<ClassStats> per_class;
+  std::vector<GroupAccuracy> per_race, per_gender;
+};
+
+/// `class_mean_age[k]` = mean training age of class k: age_mae uses the expected age sum_k p_k * mean_k.
+EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& class_mean_age);
+
+/// eval.json body: loss, accuracy, top2_accuracy, gender_accuracy, age_mae, confusion_matrix, per_class,
+/// per_race, per_gender (class names label per_class).
+nlohmann::json metrics_json(const EvalMetrics& m, const std::vector<std::string>& class_names);
+
+}  // namespace agegender

@@ -1,0 +1,40 @@
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "agegender/evaluator.hpp"
+#include "agegender/report.hpp"
+#include "cli/commands.hpp"
+
+namespace agegender::cli {
+
+void add_eval(CLI::App& app) {
+  struct Opts {
+    EvalOptions eval;
+    std::string format = "md";
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = app.add_subcommand("eval", "Evaluate a run's best checkpoint; writes eval.json and confusion matrices");
+  cmd->add_option("--run", o->eval.run_dir, "Run directory (runs/<name>)")->required();
+  cmd->add_option("--split", o->eval.split, "train | val | test")->capture_default_str()->check(CLI::IsMember({"train", "val", "test"}));
+  cmd->add_option("--data", o->eval.data, "Another prepared dataset (default: the run's data.prepared)");
+  cmd->add_option("--out", o->eval.out_dir, "Output directory (default: the run dir, or <run>/eval_<split>[_<data>])");
+  cmd->add_option("--threads", o->eval.threads, "Threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--batch", o->eval.batch_size, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--format", o->format, "Printed result: md (table row), csv or json")->capture_default_str()
+      ->check(CLI::IsMember({"md", "csv", "json"}));
+  cmd->callback([o] {
+    const EvalResult r = evaluate_run(o->eval);
+    if (o->format == "json") {
+      std::printf("%s\n", r.eval.dump(2).c_str());
+    } else if (o->format == "csv") {
+      std::printf("%s\n%s\n", csv_header().c_str(), r.csv_row.c_str());
+    } else {
+      std::printf("%s\n%s\n", markdown_header().c_str(), r.markdown_row.c_str());
+    }
+    std::fprintf(stderr, "wrote %s/eval.json (%zu images, accuracy %.4f, top-2 %.4f, gender %.4f, age MAE %.2f)\n",
+                 r.out_dir.c_str(), r.eval["n"].get<size_t>(), r.eval["accuracy"].get<double>(),
+                 r.eval["top2_accuracy"].get<double>(), r.eval["gender_accuracy"].get<double>(), r.eval["age_mae"].get<double>());
+  });
+}
+
+}  // namespace agegender::cli

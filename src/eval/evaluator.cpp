@@ -1,0 +1,106 @@
+#include "agegender/evaluator.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "agegender/allocator.hpp"
+#include "agegender/atomic_file.hpp"
+#include "agegender/charts.hpp"
+#include "agegender/error.hpp"
+#include "agegender/metrics.hpp"
+#include "agegender/report.hpp"
+#include "agegender/threads.hpp"
+#include "eval/inference.hpp"
+#include "train/checkpoint.hpp"
+
+namespace agegender {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string confusion_csv(const EvalMetrics& m, const std::vector<std::string>& names) {
+  std::string s = "true\\predicted";
+  for (const auto& n : names) s += "," + n;
+  s += "\n";
+  for (size_t r = 0; r < m.confusion.size(); ++r) {
+    s += names[r];
+    for (long v : m.confusion[r]) s += "," + std::to_string(v);
+    s += "\n";
+  }
+  return s;
+}
+
+json read_json_or_null(const fs::path& p) {
+  std::ifstream in(p);
+  if (!in) return nullptr;
+  json j = json::parse(in, nullptr, false);
+  return j.is_discarded() ? json(nullptr) : j;
+}
+
+}  // namespace
+
+EvalResult evaluate_run(const EvalOptions& o) {
+  if (!fs::is_directory(o.run_dir)) throw UsageError("--run " + o.run_dir + ": no such run directory");
+  const Split split = parse_split(o.split);
+  torch::set_num_threads(resolve_threads(o.threads));
+  tune_allocator();
+  LoadedModel lm = load_trained_model(o.run_dir);
+  const json& cfg = lm.meta.at("config");
+  const std::string data_dir = o.data.empty() ? cfg.at("data").at("prepared").get<std::string>() : o.data;
+  const PreparedDataset ds = PreparedDataset::open(data_dir);
+  const auto idx = ds.indices(split);
+  if (idx.empty()) throw UsageError("prepared dataset " + data_dir + " has no '" + o.split + "' images");
+  const SplitData data = load_split(ds, idx, lm.spec.input_size, lm.spec.in_channels == 3, lm.binning);
+  const double gender_weight = cfg.at("labels").at("gender_weight");
+  const auto t0 = std::chrono::steady_clock::now();
+  const PredictionSet p = predict_split(*lm.model, data, o.batch_size, lm.norm, gender_weight, torch::kCPU);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const EvalMetrics m = compute_metrics(p, lm.class_mean_age);
+  const auto names = lm.binning.class_names();
+
+  EvalResult r;
+  r.out_dir = o.out_dir;
+  if (r.out_dir.empty()) {
+    r.out_dir = o.run_dir;
+    if (split != Split::Test || !o.data.empty()) {
+      r.out_dir = (fs::path(o.run_dir) / ("eval_" + o.split + (o.data.empty() ? "" : "_" + fs::path(data_dir).filename().string()))).string();
+    }
+  }
+  fs::create_directories(r.out_dir);
+  r.eval = metrics_json(m, names);
+  r.eval["split"] = o.split;
+  r.eval["data"] = data_dir;
+  r.eval["checkpoint"] = lm.path;
+  r.eval["seconds"] = secs;
+  r.eval["images_per_s"] = m.n / std::max(secs, 1e-9);
+  write_file_atomic((fs::path(r.out_dir) / "eval.json").string(), r.eval.dump(2) + "\n");
+  if (m.n > 0 && !m.confusion.empty()) {
+    write_file_atomic((fs::path(r.out_dir) / "confusion_matrix.csv").string(), confusion_csv(m, names));
+    if (charts_available()) {
+      write_confusion_matrix((fs::path(r.out_dir) / "confusion_matrix.png").string(),
+                             "Age group confusion (" + o.split + ", acc " + std::to_string(m.accuracy).substr(0, 5) + ")",
+                             names, m.confusion);
+    }
+  }
+  // The seed's table row: training columns from summary.json, test columns from this evaluation.
+  json summary = read_json_or_null(fs::path(o.run_dir) / "summary.json");
+  if (summary.is_null()) {
+    summary = {{"epochs_run", lm.meta.at("state").at("epoch")}, {"epochs_max", cfg.at("train").at("epochs")},
+               {"train_loss", lm.meta.at("state").at("best_metrics").at("train_loss")},
+               {"train_acc", lm.meta.at("state").at("best_metrics").at("train_acc")}, {"seconds", lm.meta.at("state").at("seconds")},
+               {"config", cfg}};
+  }
+  summary["test_loss"] = m.loss;
+  summary["test_acc"] = m.accuracy;
+  summary["test_gender_acc"] = m.gender_accuracy;
+  summary["test_age_mae"] = m.age_mae;
+  const TableRow row = table_row_from_summary(summary);
+  r.markdown_row = markdown_row(row);
+  r.csv_row = csv_row(row);
+  return r;
+}
+
+}  // namespace agegender

@@ -1,0 +1,110 @@
+#include "agegender/metrics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "agegender/utkface.hpp"
+
+namespace agegender {
+
+EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& class_mean_age) {
+  EvalMetrics m;
+  m.n = p.size();
+  const int k = p.num_classes;
+  const bool has_age = k > 0, has_gender = !p.female_prob.empty();
+  m.confusion.assign(static_cast<size_t>(k), std::vector<long>(static_cast<size_t>(k), 0));
+  m.per_race.assign(kNumRaces, {});
+  m.per_gender.assign(2, {});
+  if (m.n == 0) return m;
+  m.loss = p.loss_sum / static_cast<double>(m.n);
+  long correct = 0, top2 = 0, gender_correct = 0;
+  double abs_err = 0;
+  for (size_t i = 0; i < m.n; ++i) {
+    bool age_ok = false, gender_ok = false;
+    if (has_age) {
+      const float* row = &p.age_probs[i * static_cast<size_t>(k)];
+      // Top-2 by probability; ties resolve to the lower class index, as argmax does.
+      int best = 0, second = -1;
+      for (int c = 1; c < k; ++c) {
+        if (row[c] > row[best]) {
+          second = best;
+          best = c;
+        } else if (second < 0 || row[c] > row[second]) {
+          second = c;
+        }
+      }
+      age_ok = best == p.true_class[i];
+      correct += age_ok;
+      top2 += age_ok || second == p.true_class[i];
+      m.confusion[static_cast<size_t>(p.true_class[i])][static_cast<size_t>(best)]++;
+      double expected_age = 0;
+      for (int c = 0; c < k; ++c) expected_age += row[c] * class_mean_age[static_cast<size_t>(c)];
+      abs_err += std::fabs(expected_age - p.true_age[i]);
+    }
+    if (has_gender) {
+      gender_ok = (p.female_prob[i] >= 0.5f ? 1 : 0) == p.true_gender[i];
+      gender_correct += gender_ok;
+    }
+    for (GroupAccuracy* g : {&m.per_race[static_cast<size_t>(p.true_race[i])], &m.per_gender[static_cast<size_t>(p.true_gender[i])]}) {
+      g->n++;
+      g->age_accuracy += age_ok;
+      g->gender_accuracy += gender_ok;
+    }
+  }
+  const double n = static_cast<double>(m.n);
+  m.accuracy = correct / n;
+  m.top2_accuracy = top2 / n;
+  m.gender_accuracy = gender_correct / n;
+  m.age_mae = abs_err / n;
+  for (auto* groups : {&m.per_race, &m.per_gender}) {
+    for (auto& g : *groups) {
+      if (g.n > 0) g.age_accuracy /= g.n, g.gender_accuracy /= g.n;
+    }
+  }
+  for (int c = 0; c < k; ++c) {
+    long tp = m.confusion[c][c], predicted = 0, actual = 0;
+    for (int j = 0; j < k; ++j) {
+      predicted += m.confusion[j][c];
+      actual += m.confusion[c][j];
+    }
+    ClassStats s;
+    s.support = actual;
+    s.precision = predicted ? static_cast<double>(tp) / predicted : 0.0;
+    s.recall = actual ? static_cast<double>(tp) / actual : 0.0;
+    s.f1 = s.precision + s.recall > 0 ? 2 * s.precision * s.recall / (s.precision + s.recall) : 0.0;
+    m.per_class.push_back(s);
+  }
+  return m;
+}
+
+nlohmann::json metrics_json(const EvalMetrics& m, const std::vector<std::string>& names) {
+  using nlohmann::ordered_json;
+  nlohmann::json j;
+  j["n"] = m.n;
+  j["loss"] = m.loss;
+  j["accuracy"] = m.accuracy;
+  j["top2_accuracy"] = m.top2_accuracy;
+  j["gender_accuracy"] = m.gender_accuracy;
+  j["age_mae"] = m.age_mae;
+  j["class_names"] = names;
+  j["confusion_matrix"] = m.confusion;
+  j["per_class"] = nlohmann::json::object();
+  for (size_t c = 0; c < m.per_class.size(); ++c) {
+    const auto& s = m.per_class[c];
+    j["per_class"][names[c]] = {{"precision", s.precision}, {"recall", s.recall}, {"f1", s.f1}, {"support", s.support}};
+  }
+  auto groups = [](const std::vector<GroupAccuracy>& g, auto name_of) {
+    nlohmann::json out = nlohmann::json::object();
+    for (size_t i = 0; i < g.size(); ++i) {
+      if (g[i].n == 0) continue;
+      out[name_of(static_cast<int>(i))] = {{"n", g[i].n}, {"accuracy", g[i].age_accuracy}, {"gender_accuracy", g[i].gender_accuracy}};
+    }
+    return out;
+  };
+  j["per_race"] = groups(m.per_race, race_name);
+  j["per_gender"] = groups(m.per_gender, gender_name);
+  return j;
+}
+
+}  // namespace agegender

@@ -1,0 +1,450 @@
+#include "agegender/trainer.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "agegender/allocator.hpp"
+#include "agegender/atomic_file.hpp"
+#include "agegender/charts.hpp"
+#include "agegender/config.hpp"
+#include "agegender/error.hpp"
+#include "agegender/progress.hpp"
+#include "agegender/tb_writer.hpp"
+#include "agegender/threads.hpp"
+#include "agegender/version.hpp"
+#include "eval/inference.hpp"
+#include "models/weights.hpp"
+#include "train/checkpoint.hpp"
+#include "train/metrics_log.hpp"
+
+namespace agegender {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kConfigFile = "config.json";
+constexpr const char* kSummaryFile = "summary.json";
+constexpr const char* kCurvesFile = "curves.png";
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+torch::Device pick_device(const std::string& want) {
+  const bool cuda = torch::cuda::is_available();
+  if (want == "cuda" && !cuda) {
+    throw UsageError("config: 'train.device' = \"cuda\" but no CUDA device is available to this LibTorch "
+                     "(use cpu or auto)");
+  }
+  return (want == "cuda" || (want == "auto" && cuda)) ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+}
+
+// Early stopping, best-epoch and LR-plateau bookkeeping; saved in checkpoints so resume continues exactly.
+struct TrainState {
+  int epoch = 0;  // epochs completed
+  int best_epoch = 0;
+  double best_val_loss = INFINITY;
+  int bad_epochs = 0;
+  double lr = 0;
+  int plateau_bad = 0;
+  double plateau_best = INFINITY;
+  double seconds = 0;  // training wall time so far
+  EpochMetrics best_metrics;
+
+  json to_json() const {
+    return {{"epoch", epoch}, {"best_epoch", best_epoch}, {"best_val_loss", best_val_loss}, {"bad_epochs", bad_epochs},
+            {"lr", lr}, {"plateau_bad", plateau_bad}, {"plateau_best", plateau_best}, {"seconds", seconds},
+            {"best_metrics", best_metrics.to_json()}};
+  }
+  static TrainState from_json(const json& j) {
+    TrainState s;
+    s.epoch = j.at("epoch");
+    s.best_epoch = j.at("best_epoch");
+    s.best_val_loss = j.at("best_val_loss").is_null() ? INFINITY : j.at("best_val_loss").get<double>();
+    s.bad_epochs = j.at("bad_epochs");
+    s.lr = j.at("lr");
+    s.plateau_bad = j.at("plateau_bad");
+    s.plateau_best = j.at("plateau_best").is_null() ? INFINITY : j.at("plateau_best").get<double>();
+    s.seconds = j.at("seconds");
+    s.best_metrics = EpochMetrics::from_json(j.at("best_metrics"));
+    return s;
+  }
+};
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(FaceNetImpl& model, const TrainConfig& t) {
+  std::vector<torch::Tensor> params;
+  for (auto& p : model.parameters()) {
+    if (p.requires_grad()) params.push_back(p);  // frozen layers get no optimizer state at all
+  }
+  if (params.empty()) throw UsageError("config: nothing to train (every parameter is frozen)");
+  if (t.optimizer == "sgd") {
+    return std::make_unique<torch::optim::SGD>(
+        params, torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay));
+  }
+  return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
+}
+
+void set_lr(torch::optim::Optimizer& opt, double lr) {
+  for (auto& g : opt.param_groups()) g.options().set_lr(lr);
+}
+
+json provenance(const TrainRequest& req, const torch::Device& device, int threads) {
+  char host[256] = "unknown";
+  ::gethostname(host, sizeof host - 1);
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char when[64];
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return {{"agegender_version", version()}, {"git", git_revision()}, {"command_line", req.command_line},
+          {"host", host}, {"device", device.str()}, {"threads", threads}, {"started", when},
+          {"libtorch", TORCH_VERSION}};
+}
+
+// The run's config.json holds the resolved tree plus a "provenance" object.
+json read_run_config(const std::string& run_dir) {
+  const fs::path p = fs::path(run_dir) / kConfigFile;
+  std::ifstream in(p);
+  if (!in) throw UsageError("--resume " + run_dir + ": no " + kConfigFile + " (not a run directory)");
+  json j = json::parse(in, nullptr, false);
+  if (j.is_discarded()) throw UsageError(p.string() + " is not valid JSON");
+  j.erase("provenance");
+  return j;
+}
+
+json resume_config(const TrainRequest& req) {
+  json tree = read_run_config(req.resume_dir);
+  json changed = tree;
+  for (const auto& o : req.resume_overrides) apply_override(changed, o);
+  parse_config(changed);
+  for (const auto& key : config_keys()) {
+    if (key == "train.threads" || key == "train.device" || key == "train.log_interval") continue;
+    const json::json_pointer ptr("/" + std::regex_replace(key, std::regex("\\."), "/"));
+    const json before = tree.contains(ptr) ? tree[ptr] : json(), after = changed.contains(ptr) ? changed[ptr] : json();
+    if (before != after) {
+      throw UsageError("--resume keeps the run's own config; '" + key + "' cannot change (" + before.dump() + " -> " +
+                       after.dump() + "). Start a new run with --init-from " + req.resume_dir +
+                       "/last.safetensors to fine-tune with other settings.");
+    }
+  }
+  return changed;
+}
+
+std::vector<double> class_mean_ages(const SplitData& train, int k, const AgeBinning& b) {
+  std::vector<double> sum(static_cast<size_t>(k), 0), n(static_cast<size_t>(k), 0);
+  const auto cls = train.age_class.accessor<int64_t, 1>();
+  const auto age = train.age.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < train.size(); ++i) {
+    sum[static_cast<size_t>(cls[i])] += static_cast<double>(age[i]);
+    n[static_cast<size_t>(cls[i])] += 1;
+  }
+  std::vector<double> mean(static_cast<size_t>(k));
+  for (int c = 0; c < k; ++c) {
+    // An empty class falls back to its range's midpoint (the open last class: its start + 5).
+    const double lo = b.edges()[static_cast<size_t>(c)];
+    const double hi = c + 1 < k ? b.edges()[static_cast<size_t>(c) + 1] - 1 : lo + 10;
+    mean[static_cast<size_t>(c)] = n[static_cast<size_t>(c)] > 0 ? sum[static_cast<size_t>(c)] / n[static_cast<size_t>(c)] : (lo + hi) / 2;
+  }
+  return mean;
+}
+
+class Trainer {
+ public:
+  explicit Trainer(const TrainRequest& req) : req_(req) {}
+  TrainResult run();
+
+ private:
+  void setup_data();
+  void setup_model();
+  EpochMetrics train_epoch(int epoch);
+  void end_epoch(EpochMetrics m);
+  json checkpoint_meta() const;
+  json finish();
+
+  const TrainRequest& req_;
+  json tree_;
+  ExperimentConfig cfg_;
+  torch::Device device_{torch::kCPU};
+  int threads_ = 1;
+  PreparedDataset ds_;
+  AgeBinning binning_;
+  SplitData train_, val_, test_;
+  std::vector<double> class_mean_age_;
+  ModelSpec spec_;
+  Normalization norm_;
+  FaceNet model_{nullptr};
+  std::unique_ptr<torch::optim::Optimizer> opt_;
+  TrainState state_;
+  std::string run_dir_;
+  std::unique_ptr<TensorBoardWriter> tb_;
+  std::unique_ptr<MetricsLog> log_;
+};
+
+void Trainer::setup_data() {
+  ds_ = PreparedDataset::open(cfg_.data.prepared);
+  const auto train_idx = ds_.indices(Split::Train), val_idx = ds_.indices(Split::Val), test_idx = ds_.indices(Split::Test);
+  if (train_idx.empty()) throw UsageError("prepared dataset " + cfg_.data.prepared + " has no train split");
+  std::vector<int> train_ages;
+  for (size_t i : train_idx) train_ages.push_back(ds_.rows[i].label.age);
+  binning_ = cfg_.labels.age_bins == "custom" ? AgeBinning(cfg_.labels.custom_edges, "custom")
+                                               : AgeBinning::by_name(cfg_.labels.age_bins, train_ages, cfg_.labels.balanced_classes);
+  const auto t0 = std::chrono::steady_clock::now();
+  train_ = load_split(ds_, train_idx, cfg_.data.size, cfg_.data.color, binning_);
+  val_ = load_split(ds_, val_idx, cfg_.data.size, cfg_.data.color, binning_);
+  test_ = load_split(ds_, test_idx, cfg_.data.size, cfg_.data.color, binning_);
+  class_mean_age_ = class_mean_ages(train_, binning_.num_classes(), binning_);
+  if (!req_.quiet) {
+    spdlog::info("Data: {} train / {} val / {} test images at {}px {} from {} ({:.1f} s); age bins {}: {}", train_.size(),
+                 val_.size(), test_.size(), cfg_.data.size, cfg_.data.color ? "color" : "gray", cfg_.data.prepared,
+                 seconds_since(t0), binning_.strategy(), json(binning_.class_names()).dump());
+  }
+}
+
+void Trainer::setup_model() {
+  spec_.arch = cfg_.model.arch;
+  spec_.head = cfg_.model.head;
+  spec_.dropout = cfg_.model.dropout;
+  spec_.in_channels = cfg_.data.color ? 3 : 1;
+  spec_.input_size = cfg_.data.size;
+  spec_.num_age_classes = cfg_.labels.age ? binning_.num_classes() : 0;
+  spec_.gender_head = cfg_.labels.gender;
+  spec_.trainable_conv_layers = cfg_.model.trainable_conv_layers;
+  torch::manual_seed(cfg_.train.seed);  // weight initialisation
+  model_ = build_model(spec_);
+  norm_ = Normalization::plain(spec_.in_channels);
+  if (!cfg_.model.pretrained.empty()) {
+    const StFile w = read_safetensors(cfg_.model.pretrained);
+    const auto r = load_module_tensors(*model_, w, cfg_.model.pretrained, /*strict=*/true, "features.", {"classifier.", "head.", "pre_logits."});
+    norm_ = Normalization::imagenet(spec_.in_channels);
+    spdlog::info("Pretrained: {} tensors from {}{}", r.loaded, cfg_.model.pretrained,
+                 r.ignored.empty() ? "" : fmt::format(" ({} classifier tensors skipped)", r.ignored.size()));
+  }
+  if (!req_.init_from.empty()) {
+    const std::string path = fs::is_directory(req_.init_from) ? (fs::path(req_.init_from) / kBestCheckpoint).string() : req_.init_from;
+    const StFile w = read_safetensors(path);
+    load_module_tensors(*model_, w, path, /*strict=*/true, "", {kOptimizerPrefix});
+    auto meta = w.metadata.find("agegender");
+    if (meta != w.metadata.end()) {
+      const json m = json::parse(meta->second);
+      norm_ = {m.at("normalization").at("mean").get<std::vector<float>>(), m.at("normalization").at("std").get<std::vector<float>>()};
+    }
+    spdlog::info("Initialised from {}", path);
+  }
+  model_->to(device_);
+  opt_ = make_optimizer(*model_, cfg_.train);
+  state_.lr = cfg_.train.lr;
+}
+
+EpochMetrics Trainer::train_epoch(int epoch) {
+  torch::manual_seed(cfg_.train.seed * 1000003ULL + static_cast<uint64_t>(epoch));  // dropout: same per epoch on resume
+  model_->train();
+  BatchLoader loader(train_, cfg_.train.batch_size, /*shuffle=*/true, &cfg_.train.augment, cfg_.train.seed, epoch, norm_);
+  const auto t0 = std::chrono::steady_clock::now();
+  double loss_sum = 0;
+  long n = 0, correct = 0, gender_correct = 0;
+  Batch b;
+  for (int64_t step = 1; loader.next(b); ++step) {
+    const auto x = b.x.to(device_), age = b.age_class.to(device_), gender = b.gender.to(device_);
+    opt_->zero_grad();
+    const ModelOutput out = model_->forward(x);
+    const auto loss = face_loss(out, age, gender, cfg_.labels.gender_weight);
+    loss.backward();
+    opt_->step();
+    const long m = x.size(0);
+    loss_sum += loss.item<double>() * m;
+    n += m;
+    if (out.age_logits.defined()) correct += out.age_logits.argmax(1).eq(age).sum().item<long>();
+    if (out.gender_logits.defined()) gender_correct += out.gender_logits.argmax(1).eq(gender).sum().item<long>();
+    if (!req_.quiet && (step % cfg_.train.log_interval == 0 || step == loader.num_batches())) {
+      const double el = seconds_since(t0), rate = n / std::max(el, 1e-9);
+      const int w = static_cast<int>(std::to_string(loader.num_batches()).size());
+      spdlog::info("Train: {} [{:>{}}/{} ({:3.0f}%)]  Loss: {:.3f} ({:.3f})  {:.1f} s  {:.1f} img/s  LR {:.1e}  ETA {}", epoch,
+                   step, w, loader.num_batches(), 100.0 * step / loader.num_batches(), loss.item<double>(), loss_sum / n, el,
+                   rate, state_.lr, format_duration((train_.size() - n) / std::max(rate, 1e-9)));
+    }
+  }
+  EpochMetrics m;
+  m.epoch = epoch;
+  m.train_loss = loss_sum / std::max<long>(n, 1);
+  m.train_acc = static_cast<double>(cfg_.labels.age ? correct : gender_correct) / std::max<long>(n, 1);
+  m.seconds = seconds_since(t0);
+  m.images_per_s = n / std::max(m.seconds, 1e-9);
+  m.lr = state_.lr;
+  return m;
+}
+
+json Trainer::checkpoint_meta() const {
+  json cfg = tree_;
+  return {{"format_version", 1}, {"model", spec_json(spec_)}, {"binning", binning_json(binning_)},
+          {"normalization", {{"mean", norm_.mean}, {"std", norm_.std}}}, {"class_mean_age", class_mean_age_},
+          {"state", state_.to_json()}, {"config", cfg}, {"agegender_version", version()}};
+}
+
+void Trainer::end_epoch(EpochMetrics m) {
+  if (!std::isfinite(m.train_loss)) {
+    throw RuntimeError("training diverged: train_loss is " + std::to_string(m.train_loss) + " in epoch " +
+                       std::to_string(m.epoch) + " (lower train.lr)");
+  }
+  const auto t_val = std::chrono::steady_clock::now();
+  const bool has_val = val_.size() > 0;
+  if (has_val) {
+    const PredictionSet p = predict_split(*model_, val_, std::max(cfg_.train.batch_size, 256), norm_, cfg_.labels.gender_weight, device_);
+    const EvalMetrics v = compute_metrics(p, class_mean_age_);
+    m.val_loss = v.loss;
+    m.val_acc = cfg_.labels.age ? v.accuracy : v.gender_accuracy;
+    m.val_gender_acc = v.gender_accuracy;
+  } else {
+    m.val_loss = m.train_loss;  // no val split: select and stop on the training loss
+  }
+  state_.epoch = m.epoch;
+  state_.seconds += m.seconds + seconds_since(t_val);
+  const bool improved = m.val_loss < state_.best_val_loss - cfg_.train.min_delta;
+  if (improved) {
+    state_.best_val_loss = m.val_loss;
+    state_.best_epoch = m.epoch;
+    state_.bad_epochs = 0;
+    state_.best_metrics = m;
+  } else {
+    ++state_.bad_epochs;
+  }
+  // Learning rate for the next epoch.
+  if (cfg_.train.schedule == "cosine") {
+    state_.lr = 0.5 * cfg_.train.lr * (1 + std::cos(M_PI * m.epoch / cfg_.train.epochs));
+  } else if (cfg_.train.schedule == "plateau") {
+    if (m.val_loss < state_.plateau_best - 1e-12) {
+      state_.plateau_best = m.val_loss;
+      state_.plateau_bad = 0;
+    } else if (++state_.plateau_bad > cfg_.train.plateau_patience) {
+      state_.lr *= cfg_.train.plateau_factor;
+      state_.plateau_bad = 0;
+    }
+  }
+  set_lr(*opt_, state_.lr);
+  if (improved) save_checkpoint((fs::path(run_dir_) / kBestCheckpoint).string(), *model_, nullptr, checkpoint_meta());
+  save_checkpoint((fs::path(run_dir_) / kLastCheckpoint).string(), *model_, opt_.get(), checkpoint_meta());
+  log_->append(m);
+  tb_->add_scalar("train/loss", static_cast<float>(m.train_loss), m.epoch);
+  tb_->add_scalar("train/acc", static_cast<float>(m.train_acc), m.epoch);
+  tb_->add_scalar("train/images_per_s", static_cast<float>(m.images_per_s), m.epoch);
+  tb_->add_scalar("lr", static_cast<float>(m.lr), m.epoch);
+  if (has_val) {
+    tb_->add_scalar("val/loss", static_cast<float>(m.val_loss), m.epoch);
+    tb_->add_scalar("val/acc", static_cast<float>(m.val_acc), m.epoch);
+    tb_->add_scalar("val/gender_acc", static_cast<float>(m.val_gender_acc), m.epoch);
+  }
+  tb_->flush();
+  if (charts_available()) log_->write_curves((fs::path(run_dir_) / kCurvesFile).string());
+  if (!req_.quiet) {
+    spdlog::info("Epoch {}/{}  train_loss {:.4f} train_acc {:.4f} | val_loss {:.4f} val_acc {:.4f} val_gender_acc {:.4f} | "
+                 "{:.1f} s {:.1f} img/s{}",
+                 m.epoch, cfg_.train.epochs, m.train_loss, m.train_acc, m.val_loss, m.val_acc, m.val_gender_acc, m.seconds,
+                 m.images_per_s, improved ? "  *best" : "");
+  }
+}
+
+json Trainer::finish() {
+  // Restore the best weights and score them on the test split.
+  load_checkpoint((fs::path(run_dir_) / kBestCheckpoint).string(), *model_, nullptr);
+  EvalMetrics t;
+  if (test_.size() > 0) {
+    t = compute_metrics(predict_split(*model_, test_, std::max(cfg_.train.batch_size, 256), norm_, cfg_.labels.gender_weight, device_),
+                        class_mean_age_);
+    tb_->add_scalar("test/loss", static_cast<float>(t.loss), state_.best_epoch);
+    tb_->add_scalar("test/acc", static_cast<float>(t.accuracy), state_.best_epoch);
+    tb_->add_scalar("test/gender_acc", static_cast<float>(t.gender_accuracy), state_.best_epoch);
+    tb_->flush();
+  }
+  const auto& b = state_.best_metrics;
+  const auto rows = log_->rows();
+  double ips = 0;
+  for (const auto& r : rows) ips += r.images_per_s;
+  json s = {{"epochs_run", state_.epoch}, {"epochs_max", cfg_.train.epochs}, {"best_epoch", state_.best_epoch},
+            {"stopped_early", state_.epoch < cfg_.train.epochs}, {"train_loss", b.train_loss}, {"train_acc", b.train_acc},
+            {"val_loss", b.val_loss}, {"val_acc", b.val_acc}, {"val_gender_acc", b.val_gender_acc},
+            {"test_loss", t.loss}, {"test_acc", t.accuracy}, {"test_top2_accuracy", t.top2_accuracy},
+            {"test_gender_acc", t.gender_accuracy}, {"test_age_mae", t.age_mae}, {"test_images", t.n},
+            {"seconds", state_.seconds}, {"images_per_s", rows.empty() ? 0.0 : ips / rows.size()},
+            {"binning", binning_json(binning_)}, {"config", tree_}};
+  write_file_atomic((fs::path(run_dir_) / kSummaryFile).string(), s.dump(2) + "\n");
+  return s;
+}
+
+TrainResult Trainer::run() {
+  // Everything that can be wrong with the request is checked before the run directory exists.
+  const bool resuming = !req_.resume_dir.empty();
+  tree_ = resuming ? resume_config(req_) : req_.config;
+  cfg_ = parse_config(tree_);
+  threads_ = resolve_threads(cfg_.train.threads);
+  torch::set_num_threads(threads_);
+  tune_allocator();
+  device_ = pick_device(cfg_.train.device);
+  setup_data();
+  setup_model();
+
+  json resume_meta;
+  if (resuming) {
+    run_dir_ = req_.resume_dir;
+    const std::string last = (fs::path(run_dir_) / kLastCheckpoint).string();
+    if (!fs::exists(last)) throw UsageError("--resume " + run_dir_ + ": no " + kLastCheckpoint + " (the run never finished an epoch)");
+    resume_meta = load_checkpoint(last, *model_, opt_.get());
+    state_ = TrainState::from_json(resume_meta.at("state"));
+    set_lr(*opt_, state_.lr);
+    if (!req_.quiet) spdlog::info("Resuming {} after epoch {}", run_dir_, state_.epoch);
+  } else {
+    run_dir_ = create_run_dir(cfg_.output_dir, cfg_.name);
+    json cfg = tree_;
+    cfg["provenance"] = provenance(req_, device_, threads_);
+    write_file_atomic((fs::path(run_dir_) / kConfigFile).string(), cfg.dump(2) + "\n");
+  }
+  log_ = std::make_unique<MetricsLog>((fs::path(run_dir_) / "metrics.csv").string(), state_.epoch);
+  tb_ = std::make_unique<TensorBoardWriter>(run_dir_);
+  if (!req_.quiet) {
+    int64_t trainable = 0, total = 0;
+    for (const auto& p : model_->parameters()) {
+      total += p.numel();
+      if (p.requires_grad()) trainable += p.numel();
+    }
+    spdlog::info("Run {}: {} ({} head), {} params ({} trainable), {} on {} with {} threads", run_dir_, spec_.arch, spec_.head,
+                 total, trainable, cfg_.train.optimizer, device_.str(), threads_);
+  }
+
+  int session_epochs = 0;
+  const bool stopped_early_before = cfg_.train.patience > 0 && state_.bad_epochs >= cfg_.train.patience;
+  for (int epoch = state_.epoch + 1; epoch <= cfg_.train.epochs && !stopped_early_before; ++epoch) {
+    end_epoch(train_epoch(epoch));
+    if (cfg_.train.patience > 0 && state_.bad_epochs >= cfg_.train.patience) {
+      if (!req_.quiet) spdlog::info("Early stopping: val_loss has not improved for {} epochs (best epoch {})", state_.bad_epochs, state_.best_epoch);
+      break;
+    }
+    if (req_.stop_after_epochs > 0 && ++session_epochs >= req_.stop_after_epochs && epoch < cfg_.train.epochs) {
+      if (!req_.quiet) spdlog::info("Stopping after {} epochs as asked; continue with --resume {}", session_epochs, run_dir_);
+      return {run_dir_, json(), false};
+    }
+  }
+  return {run_dir_, finish(), true};
+}
+
+}  // namespace
+
+std::string create_run_dir(const std::string& dir, const std::string& name) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw RuntimeError("cannot create output directory " + dir + ": " + ec.message());
+  for (int i = 1; i < 10000; ++i) {
+    const fs::path p = fs::path(dir) / (i == 1 ? name : name + "-" + std::to_string(i));
+    // create_directory is atomic: exactly one of several parallel callers gets each name.
+    if (fs::create_directory(p, ec)) return p.string();
+    if (ec) throw RuntimeError("cannot create run directory " + p.string() + ": " + ec.message());
+  }
+  throw RuntimeError("too many runs named " + name + " in " + dir);
+}
+
+TrainResult train(const TrainRequest& request) { return Trainer(request).run(); }
+
+}  // namespace agegender

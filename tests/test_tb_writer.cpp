@@ -1,0 +1,60 @@
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "agegender/tb_writer.hpp"
+#include "test_util.hpp"
+
+using namespace agegender;
+using namespace agegender::test;
+
+TEST(TensorBoard, Crc32cKnownAnswer) {
+  EXPECT_EQ(crc32c("123456789", 9), 0xE3069283u);
+  EXPECT_EQ(crc32c("", 0), 0u);
+  const uint32_t c = crc32c("123456789", 9);
+  EXPECT_EQ(masked_crc32c("123456789", 9), ((c >> 15) | (c << 17)) + 0xa282ead8u);
+}
+
+TEST(TensorBoard, RecordFraming) {
+  const std::string payload = "hello";
+  const std::string rec = TensorBoardWriter::frame(payload);
+  ASSERT_EQ(rec.size(), 8u + 4 + payload.size() + 4);
+  uint64_t len;
+  std::memcpy(&len, rec.data(), 8);
+  EXPECT_EQ(len, payload.size());
+  uint32_t len_crc, data_crc;
+  std::memcpy(&len_crc, rec.data() + 8, 4);
+  std::memcpy(&data_crc, rec.data() + 12 + payload.size(), 4);
+  EXPECT_EQ(len_crc, masked_crc32c(rec.data(), 8));
+  EXPECT_EQ(data_crc, masked_crc32c(payload.data(), payload.size()));
+  EXPECT_EQ(rec.substr(12, payload.size()), payload);
+}
+
+TEST(TensorBoard, ScalarEventEncoding) {
+  // Event{1: wall_time=1.5, 2: step=3, 5: Summary{1: Value{1: "a", 2: 2.0f}}}, encoded by hand.
+  const std::string e = TensorBoardWriter::scalar_event(1.5, 3, "a", 2.0f);
+  const std::string expected("\x09\x00\x00\x00\x00\x00\x00\xf8\x3f"  // field 1, fixed64 1.5
+                             "\x10\x03"                              // field 2, varint 3
+                             "\x2a\x0a"                              // field 5, 10 bytes
+                             "\x0a\x08"                              // Summary.value, 8 bytes
+                             "\x0a\x01" "a"                          // Value.tag
+                             "\x15\x00\x00\x00\x40",                 // Value.simple_value 2.0f
+                             9 + 2 + 2 + 2 + 3 + 5);
+  EXPECT_EQ(e, expected);
+}
+
+TEST(TensorBoard, WritesFileVersionFirst) {
+  TempDir tmp;
+  std::string path;
+  {
+    TensorBoardWriter w(tmp.str());
+    w.add_scalar("train/loss", 0.5f, 1);
+    path = w.path();
+  }
+  EXPECT_NE(fs::path(path).filename().string().find("events.out.tfevents."), std::string::npos);
+  const std::string bytes = read_file(path);
+  uint64_t len;
+  std::memcpy(&len, bytes.data(), 8);
+  EXPECT_NE(bytes.substr(12, len).find("brain.Event:2"), std::string::npos);
+  EXPECT_NE(bytes.find("train/loss"), std::string::npos);
+}
