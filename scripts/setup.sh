@@ -10,6 +10,7 @@ PACKAGES=(
   libopencv-dev opencv-data
   libcli11-dev libspdlog-dev nlohmann-json3-dev libgtest-dev
   libarchive-dev
+  python3-torch python3-torchvision   # parity tests against torchvision's VGG16
 )
 
 if [ "${AGEGENDER_SKIP_INSTALL:-0}" != 1 ]; then

@@ -129,6 +129,16 @@ TEST_F(Training, BadRequestsFailBeforeWritingAnything) {
   cfg["data"]["prepared"] = dir_->str("missing");
   EXPECT_THROW(run(cfg), UsageError);
   EXPECT_FALSE(fs::exists(out));
+  cfg = config(1, "x");
+  cfg["output"]["dir"] = out.string();
+  cfg["model"]["pretrained"] = dir_->str("no-such.safetensors");
+  try {
+    run(cfg);
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("model.pretrained"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(out));
 
   const auto r = run(config(2, "resumable"), 1);
   TrainRequest resume;

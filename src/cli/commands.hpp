@@ -14,5 +14,6 @@ void add_train(CLI::App& app, const std::string& command_line);
 void add_eval(CLI::App& app);
 void add_config(CLI::App& app);
 void add_models(CLI::App& app);
+void add_predict(CLI::App& app);
 
 }  // namespace agegender::cli

@@ -301,10 +301,7 @@ ExperimentConfig parse_config(const json& tree) {
   c.model.head = one_of(t, "model.head", {"gap", "flatten"});
   c.model.dropout = ranged(t, "model.dropout", 0.0, 0.95, "a number in 0..0.95");
   c.model.trainable_conv_layers = ranged(t, "model.trainable_conv_layers", -1, 13, "-1 (all) or 0..13");
-  c.model.pretrained = t["model"]["pretrained"].get<std::string>();
-  if (!c.model.pretrained.empty() && !fs::is_regular_file(c.model.pretrained)) {
-    bad_value("model.pretrained", t["model"]["pretrained"], "an existing .safetensors file");
-  }
+  c.model.pretrained = t["model"]["pretrained"].get<std::string>();  // existence: checked by train
 
   const json& tr = t["train"];
   c.train.epochs = ranged(t, "train.epochs", 1, 100000, "an integer >= 1");

@@ -18,7 +18,7 @@ bool jpeg_truncated(std::string_view b) {
 
 }  // namespace
 
-bool decode_square_rgb(std::string_view bytes, int size, uint8_t* out, std::string* error) {
+bool decode_bgr(std::string_view bytes, cv::Mat* out, std::string* error) {
   if (bytes.empty()) {
     *error = "empty file";
     return false;
@@ -27,24 +27,33 @@ bool decode_square_rgb(std::string_view bytes, int size, uint8_t* out, std::stri
     *error = "truncated JPEG (no end-of-image marker)";
     return false;
   }
-  cv::Mat img;
   try {
     const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
-    img = cv::imdecode(raw, cv::IMREAD_COLOR);
+    *out = cv::imdecode(raw, cv::IMREAD_COLOR);
   } catch (const cv::Exception& e) {
     *error = std::string("cannot decode image: ") + e.what();
     return false;
   }
-  if (img.empty()) {
+  if (out->empty()) {
     *error = "cannot decode image (not a supported image format, or corrupt)";
     return false;
   }
-  const int side = std::min(img.cols, img.rows);
-  const cv::Mat square = img(cv::Rect((img.cols - side) / 2, (img.rows - side) / 2, side, side));
+  return true;
+}
+
+void bgr_to_rgb_square(const cv::Mat& bgr, int size, uint8_t* out) {
   cv::Mat dst(size, size, CV_8UC3, out);  // wraps the caller's buffer: no copy
   cv::Mat resized;
-  cv::resize(square, resized, cv::Size(size, size), 0, 0, side > size ? cv::INTER_AREA : cv::INTER_LINEAR);
+  const bool shrink = bgr.cols > size || bgr.rows > size;
+  cv::resize(bgr, resized, cv::Size(size, size), 0, 0, shrink ? cv::INTER_AREA : cv::INTER_LINEAR);
   cv::cvtColor(resized, dst, cv::COLOR_BGR2RGB);
+}
+
+bool decode_square_rgb(std::string_view bytes, int size, uint8_t* out, std::string* error) {
+  cv::Mat img;
+  if (!decode_bgr(bytes, &img, error)) return false;
+  const int side = std::min(img.cols, img.rows);
+  bgr_to_rgb_square(img(cv::Rect((img.cols - side) / 2, (img.rows - side) / 2, side, side)), size, out);
   return true;
 }
 

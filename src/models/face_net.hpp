@@ -28,6 +28,8 @@ class FaceNetImpl : public torch::nn::Module {
  public:
   FaceNetImpl(torch::nn::Sequential features, int feature_channels, const ModelSpec& spec);
   ModelOutput forward(const torch::Tensor& x);
+  /// The feature extractor alone (torchvision's `model.features(x)` for vgg16).
+  torch::Tensor features(const torch::Tensor& x) { return features_->forward(x); }
   /// Freezes all but the last `trainable` conv layers (-1 = none frozen). Frozen layers get
   /// requires_grad=false, so they cost no backward time and get no optimizer state.
   void set_trainable_conv_layers(int trainable);

@@ -384,6 +384,13 @@ TrainResult Trainer::run() {
   torch::set_num_threads(threads_);
   tune_allocator();
   device_ = pick_device(cfg_.train.device);
+  if (!cfg_.model.pretrained.empty() && !fs::is_regular_file(cfg_.model.pretrained)) {
+    throw UsageError("config: 'model.pretrained' = \"" + cfg_.model.pretrained +
+                     "\" does not exist (expected a .safetensors file; scripts/fetch_vgg16.sh downloads VGG16)");
+  }
+  if (!req_.init_from.empty() && !fs::exists(req_.init_from)) {
+    throw UsageError("--init-from " + req_.init_from + ": no such run directory or .safetensors file");
+  }
   setup_data();
   setup_model();
 

@@ -1,0 +1,35 @@
+#pragma once
+// `agegender predict`: faces in images, folders and videos -> age group and gender rows + demographics.
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace agegender {
+
+struct PredictOptions {
+  std::string model;            // run directory or .safetensors checkpoint
+  std::string input;            // image, folder (recursive) or video
+  std::string out;              // results file; "" or "-" = stdout
+  std::string format = "csv";   // csv | jsonl
+  std::string detect = "auto";  // auto | none | haar
+  std::string cascade;          // Haar cascade XML ("" = opencv-data's frontal face cascade)
+  std::string annotate;         // folder for annotated images, or a video file for video input
+  int every = 1;                // video: every N-th frame
+  int batch = 64;
+  int threads = 0;
+  bool summary = false;
+  std::string summary_json;     // default: <out>.summary.json when --summary and out is a file
+  int summary_window = 300;     // video: frames per summary window
+  bool quiet = false;
+};
+
+struct PredictReport {
+  size_t inputs = 0, read_ok = 0, faces = 0, errors = 0;
+  double seconds = 0;
+  nlohmann::json summary;  // demographics (faces per age group x gender, per window for video)
+  std::string summary_table;
+};
+
+/// Throws UsageError for bad paths/options; RuntimeError when no input at all could be read.
+PredictReport run_predict(const PredictOptions& options);
+
+}  // namespace agegender

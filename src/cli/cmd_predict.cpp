@@ -1,0 +1,36 @@
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "agegender/predictor.hpp"
+#include "cli/commands.hpp"
+
+namespace agegender::cli {
+
+void add_predict(CLI::App& app) {
+  auto o = std::make_shared<PredictOptions>();
+  CLI::App* cmd = app.add_subcommand("predict", "Age group and gender of every face in images, folders or videos");
+  cmd->add_option("--model", o->model, "Run directory (uses best.safetensors) or a .safetensors checkpoint")->required();
+  cmd->add_option("--input", o->input, "Image, folder (recursive) or video file")->required();
+  cmd->add_option("--out", o->out, "Results file (default: stdout)");
+  cmd->add_option("--format", o->format, "csv or jsonl")->capture_default_str()->check(CLI::IsMember({"csv", "jsonl"}));
+  cmd->add_option("--detect", o->detect, "auto (Haar, whole image for face crops), none (inputs are face crops), haar")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "none", "haar"}));
+  cmd->add_option("--cascade", o->cascade, "Haar cascade XML (default: opencv-data's frontal face cascade)");
+  cmd->add_option("--annotate", o->annotate, "Folder for annotated images, or an .mp4/.avi file for a video input");
+  cmd->add_option("--every", o->every, "Video: every N-th frame")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", o->batch, "Faces per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", o->threads, "Decode/detect threads and LibTorch threads (0 = all cores)")->capture_default_str();
+  cmd->add_flag("--summary", o->summary, "Print faces per age group x gender and write it as JSON");
+  cmd->add_option("--summary-json", o->summary_json, "Where the summary JSON goes (default: <out>.summary.json)");
+  cmd->add_option("--summary-window", o->summary_window, "Video: frames per summary window")->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--quiet,-q", o->quiet, "No progress lines");
+  cmd->callback([o] {
+    const PredictReport r = run_predict(*o);
+    if (o->summary) std::fprintf(stderr, "%s", r.summary_table.c_str());
+    std::fprintf(stderr, "predict: %zu inputs, %zu faces, %zu errors, %.1f images/s (%.1f s)\n", r.inputs, r.faces, r.errors,
+                 r.inputs / std::max(r.seconds, 1e-9), r.seconds);
+  });
+}
+
+}  // namespace agegender::cli

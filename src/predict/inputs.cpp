@@ -1,0 +1,53 @@
+#include "predict/inputs.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "agegender/error.hpp"
+
+namespace agegender {
+namespace fs = std::filesystem;
+namespace {
+
+std::string lower_ext(const std::string& path) {
+  std::string e = fs::path(path).extension().string();
+  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return e;
+}
+
+bool one_of(const std::string& e, std::initializer_list<const char*> list) {
+  return std::any_of(list.begin(), list.end(), [&](const char* x) { return e == x; });
+}
+
+}  // namespace
+
+bool is_image_path(const std::string& p) {
+  return one_of(lower_ext(p), {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"});
+}
+
+bool is_video_path(const std::string& p) {
+  return one_of(lower_ext(p), {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"});
+}
+
+std::vector<PredictInput> list_predict_inputs(const std::string& input) {
+  std::error_code ec;
+  if (fs::is_regular_file(input, ec)) {
+    return {{input, fs::path(input).filename().string(), is_video_path(input)}};
+  }
+  if (!fs::is_directory(input, ec)) throw UsageError("--input " + input + ": no such file or folder");
+  std::vector<PredictInput> out;
+  for (const auto& e : fs::recursive_directory_iterator(input, fs::directory_options::skip_permission_denied)) {
+    if (!e.is_regular_file()) continue;
+    const std::string p = e.path().string();
+    if (is_image_path(p) || is_video_path(p)) {
+      out.push_back({p, fs::relative(e.path(), input).string(), is_video_path(p)});
+    }
+  }
+  if (out.empty()) {
+    throw UsageError("--input " + input + ": no images (jpg, jpeg, png, bmp, webp, tif) or videos found in the folder");
+  }
+  std::sort(out.begin(), out.end(), [](const PredictInput& a, const PredictInput& b) { return a.path < b.path; });
+  return out;
+}
+
+}  // namespace agegender
