@@ -45,7 +45,8 @@ TEST(Metrics, MatchHandComputedValues) {
   EXPECT_DOUBLE_EQ(m.per_gender[1].age_accuracy, 1.0);
 
   const auto j = metrics_json(m, {"0-9", "10-49", "50+"});
-  EXPECT_DOUBLE_EQ(j["per_class"]["50+"]["f1"].get<double>(), 1.0);
+  EXPECT_EQ(j["per_class"][2]["name"], "50+");
+  EXPECT_DOUBLE_EQ(j["per_class"][2]["f1"].get<double>(), 1.0);
   EXPECT_EQ(j["per_race"]["Black"]["n"], 2);
   EXPECT_EQ(j["per_gender"]["female"]["n"], 1);
   EXPECT_EQ(j["confusion_matrix"][0][1], 1);

@@ -8,13 +8,13 @@
 #include "agegender/predictor.hpp"
 #include "agegender/trainer.hpp"
 #include "predict/demographics.hpp"
-#include "predict/face_detector.hpp"
 #include "predict/result_writer.hpp"
 #include "prepared_fixture.hpp"
 
 #ifdef AGEGENDER_HAS_OPENCV
 #include <opencv2/videoio.hpp>
 
+#include "predict/face_detector.hpp"
 #include "fixtures.hpp"
 #endif
 

@@ -79,7 +79,6 @@ EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& c
 }
 
 nlohmann::json metrics_json(const EvalMetrics& m, const std::vector<std::string>& names) {
-  using nlohmann::ordered_json;
   nlohmann::json j;
   j["n"] = m.n;
   j["loss"] = m.loss;
@@ -89,10 +88,10 @@ nlohmann::json metrics_json(const EvalMetrics& m, const std::vector<std::string>
   j["age_mae"] = m.age_mae;
   j["class_names"] = names;
   j["confusion_matrix"] = m.confusion;
-  j["per_class"] = nlohmann::json::object();
+  j["per_class"] = nlohmann::json::array();  // in class order (an object would sort "13-19" before "3-12")
   for (size_t c = 0; c < m.per_class.size(); ++c) {
     const auto& s = m.per_class[c];
-    j["per_class"][names[c]] = {{"precision", s.precision}, {"recall", s.recall}, {"f1", s.f1}, {"support", s.support}};
+    j["per_class"].push_back({{"name", names[c]}, {"precision", s.precision}, {"recall", s.recall}, {"f1", s.f1}, {"support", s.support}});
   }
   auto groups = [](const std::vector<GroupAccuracy>& g, auto name_of) {
     nlohmann::json out = nlohmann::json::object();

@@ -96,9 +96,9 @@ void write_line_chart(const std::string& path, const std::vector<Panel>& panels,
     if (hi - lo < 1e-9) hi = lo + 1;
     const double pad = 0.05 * (hi - lo);
     const int ox = static_cast<int>(p) * pw;
-    const YAxis axis{lo - pad, hi + pad, cv::Rect(ox + 60, 40, pw - 80, ph - 100)};
+    const YAxis axis{lo - pad, hi + pad, cv::Rect(ox + 60, 55, pw - 80, ph - 115)};
     axis.draw(img);
-    text(img, panel.title, {ox + pw / 2, 25}, 0.6, kBlack, true);
+    text(img, panel.title, {ox + pw / 2, 22}, 0.6, kBlack, true);
     text(img, x_label, {ox + pw / 2, ph - 15}, 0.45, kBlack, true);
     auto x_at = [&](size_t i) {
       return axis.area.x + (n <= 1 ? axis.area.width / 2 : static_cast<int>(i * axis.area.width / (n - 1)));
@@ -112,9 +112,10 @@ void write_line_chart(const std::string& path, const std::vector<Panel>& panels,
         cv::circle(img, pt, 3, c, cv::FILLED, cv::LINE_AA);
         if (i > 0) cv::line(img, {x_at(i - 1), axis.y(series.y[i - 1])}, pt, c, 2, cv::LINE_AA);
       }
-      const int ly = 60 + 18 * static_cast<int>(s);
-      cv::line(img, {axis.area.x + axis.area.width - 110, ly - 4}, {axis.area.x + axis.area.width - 90, ly - 4}, c, 2);
-      text(img, series.name, {axis.area.x + axis.area.width - 85, ly}, 0.45);
+      // Legend in one row above the plot, where it can never cover a line.
+      const int lx = axis.area.x + 110 * static_cast<int>(s), ly = 44;
+      cv::line(img, {lx, ly - 4}, {lx + 20, ly - 4}, c, 2);
+      text(img, series.name, {lx + 25, ly}, 0.45);
     }
   }
   save_png(path, img);

@@ -112,46 +112,63 @@ bool BatchLoader::next(Batch& out) {
   return true;
 }
 
+// Plain loops over the uint8 images instead of per-sample torch ops: one pass writes the augmented,
+// normalised float batch without touching LibTorch's thread pool, which the training step is using.
 Batch BatchLoader::make_batch(int64_t b) const {
   const int64_t start = b * batch_size_;
   const int64_t m = std::min<int64_t>(batch_size_, data_.size() - start);
+  const int64_t c = data_.images.size(1), side = data_.images.size(2), plane = side * side;
   const auto idx = torch::from_blob(const_cast<int64_t*>(order_.data() + start), {m}, torch::kLong).clone();
   Batch batch;
-  torch::Tensor x = data_.images.index_select(0, idx).to(torch::kFloat).div_(255.0);
   batch.age_class = data_.age_class.index_select(0, idx);
   batch.gender = data_.gender.index_select(0, idx);
   batch.race = data_.race.index_select(0, idx);
   batch.age = data_.age.index_select(0, idx);
-  if (augment_) {
-    std::mt19937_64 rng(seed_ * 6364136223846793005ULL + static_cast<uint64_t>(epoch_) * 1000003ULL +
-                        static_cast<uint64_t>(b));
-    const int64_t side = x.size(2);
-    const int64_t pad = static_cast<int64_t>(std::lround(augment_->shift * static_cast<double>(side)));
-    torch::Tensor padded = pad > 0 ? F::pad(x, F::PadFuncOptions({pad, pad, pad, pad}).mode(torch::kReplicate)) : x;
-    torch::Tensor out = torch::empty_like(x);
-    std::vector<float> gain(static_cast<size_t>(m)), offset(static_cast<size_t>(m));
-    for (int64_t i = 0; i < m; ++i) {
-      torch::Tensor img = padded[i];
-      if (pad > 0) {
-        const int64_t dy = static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * pad + 1));
-        const int64_t dx = static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * pad + 1));
-        img = img.narrow(1, dy, side).narrow(2, dx, side);
+  batch.x = torch::empty({m, c, side, side}, torch::kFloat);
+  const uint8_t* images = data_.images.data_ptr<uint8_t>();
+  float* out = batch.x.data_ptr<float>();
+  std::mt19937_64 rng(seed_ * 6364136223846793005ULL + static_cast<uint64_t>(epoch_) * 1000003ULL + static_cast<uint64_t>(b));
+  const int64_t pad = augment_ ? static_cast<int64_t>(std::lround(augment_->shift * static_cast<double>(side))) : 0;
+  std::vector<float> scratch(static_cast<size_t>(c * plane));
+  for (int64_t i = 0; i < m; ++i) {
+    const uint8_t* src = images + order_[static_cast<size_t>(start + i)] * c * plane;
+    float* dst = out + i * c * plane;
+    if (!augment_) {
+      for (int64_t ch = 0; ch < c; ++ch) {
+        const float mean = norm_.mean[static_cast<size_t>(ch)], inv = 1.0f / norm_.std[static_cast<size_t>(ch)];
+        for (int64_t p = 0; p < plane; ++p) dst[ch * plane + p] = (src[ch * plane + p] / 255.0f - mean) * inv;
       }
-      if (augment_->hflip && (rng() & 1)) img = img.flip({2});
-      out[i].copy_(img);
-      gain[static_cast<size_t>(i)] = static_cast<float>(1.0 + augment_->contrast * (2 * unit_uniform(rng) - 1));
-      offset[static_cast<size_t>(i)] = static_cast<float>(augment_->brightness * (2 * unit_uniform(rng) - 1));
+      continue;
     }
-    // Contrast around each image's mean, then brightness; values stay in [0, 1].
-    const auto g = torch::from_blob(gain.data(), {m, 1, 1, 1}).clone();
-    const auto o = torch::from_blob(offset.data(), {m, 1, 1, 1}).clone();
-    const auto mean = out.mean({1, 2, 3}, true);
-    x = ((out - mean) * g + mean + o).clamp_(0.0, 1.0);
+    // Random translation (edge pixels replicated) and horizontal flip, as one gather.
+    const int64_t sy = pad > 0 ? static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * pad + 1)) - pad : 0;
+    const int64_t sx = pad > 0 ? static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * pad + 1)) - pad : 0;
+    const bool flip = augment_->hflip && (rng() & 1);
+    const float gain = static_cast<float>(1.0 + augment_->contrast * (2 * unit_uniform(rng) - 1));
+    const float offset = static_cast<float>(augment_->brightness * (2 * unit_uniform(rng) - 1));
+    double sum = 0;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      for (int64_t y = 0; y < side; ++y) {
+        const int64_t yy = std::clamp<int64_t>(y + sy, 0, side - 1);
+        const uint8_t* row = src + ch * plane + yy * side;
+        float* o = scratch.data() + ch * plane + y * side;
+        for (int64_t x = 0; x < side; ++x) {
+          const int64_t xx = std::clamp<int64_t>((flip ? side - 1 - x : x) + sx, 0, side - 1);
+          o[x] = row[xx] / 255.0f;
+          sum += o[x];
+        }
+      }
+    }
+    // Contrast around the image's mean, then brightness; clamp to [0, 1]; then normalise.
+    const float mean_px = static_cast<float>(sum / static_cast<double>(c * plane));
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float mean = norm_.mean[static_cast<size_t>(ch)], inv = 1.0f / norm_.std[static_cast<size_t>(ch)];
+      for (int64_t p = 0; p < plane; ++p) {
+        const float v = std::clamp((scratch[static_cast<size_t>(ch * plane + p)] - mean_px) * gain + mean_px + offset, 0.0f, 1.0f);
+        dst[ch * plane + p] = (v - mean) * inv;
+      }
+    }
   }
-  const int64_t c = x.size(1);
-  const auto mean = torch::tensor(norm_.mean).view({1, c, 1, 1});
-  const auto std = torch::tensor(norm_.std).view({1, c, 1, 1});
-  batch.x = (x - mean) / std;
   return batch;
 }
 
