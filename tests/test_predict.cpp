@@ -192,6 +192,23 @@ TEST_F(Predict, VideoEveryNthFrameAndAnnotatedVideo) {
   EXPECT_EQ(static_cast<int>(cap.get(cv::CAP_PROP_FRAME_COUNT)), 4);
 }
 
+TEST_F(Predict, NoFaceGivesAnErrorRow) {
+  TempDir tmp;
+  cv::Mat landscape(300, 600, CV_8UC3);
+  cv::randu(landscape, cv::Scalar::all(0), cv::Scalar::all(255));
+  cv::imwrite(tmp.str("landscape.png"), landscape);
+  PredictOptions o;
+  o.model = *run_;
+  o.input = tmp.str("landscape.png");
+  o.out = tmp.str("o.csv");
+  o.detect = "auto";  // not square: no whole-image fallback
+  o.quiet = true;
+  const auto r = run_predict(o);  // the image was read: no exception
+  EXPECT_EQ(r.faces, 0u);
+  EXPECT_EQ(r.errors, 1u);
+  EXPECT_NE(read_file(o.out).find("no face found"), std::string::npos);
+}
+
 TEST_F(Predict, BadPathsAndUnreadableInputs) {
   TempDir tmp;
   PredictOptions o;

@@ -7,6 +7,7 @@
 #include "agegender/config.hpp"
 #include "agegender/error.hpp"
 #include "agegender/evaluator.hpp"
+#include "agegender/safetensors.hpp"
 #include "agegender/trainer.hpp"
 #include "prepared_fixture.hpp"
 
@@ -156,6 +157,38 @@ TEST_F(Training, BadRequestsFailBeforeWritingAnything) {
   EXPECT_TRUE(train(resume).finished);
   resume.resume_dir = dir_->str("nope");
   EXPECT_THROW(train(resume), UsageError);
+}
+
+TEST_F(Training, PretrainedFeaturesLoadByNameAndSwitchToImagenetNormalisation) {
+  const auto base = run(config(1, "donor"));
+  auto cfg = config(1, "transfer");
+  cfg["model"]["pretrained"] = base.run_dir + "/best.safetensors";
+  const auto r = run(cfg);
+  const json meta = json::parse(read_file(fs::path(r.run_dir) / "config.json"));
+  EXPECT_EQ(meta["model"]["pretrained"], base.run_dir + "/best.safetensors");
+  const StFile ckpt = read_safetensors(r.run_dir + "/best.safetensors");
+  const json m = json::parse(ckpt.metadata.at("agegender"));
+  EXPECT_NEAR(m["normalization"]["mean"][0].get<double>(), 0.485, 1e-6);
+
+  // VGG16-shaped weights do not fit base_cnn's features: the error lists the mismatches.
+  StFile vgg;
+  StTensor t;
+  t.shape = {64, 3, 3, 3};
+  t.data.assign(64 * 27 * 4, '\0');
+  vgg.tensors["features.0.weight"] = t;
+  vgg.tensors["features.99.weight"] = t;
+  write_safetensors(dir_->str("vgg_like.safetensors"), vgg);
+  cfg["model"]["pretrained"] = dir_->str("vgg_like.safetensors");
+  try {
+    run(cfg);
+    FAIL();
+  } catch (const RuntimeError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("shape mismatch: features.0.weight"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("unexpected: features.99.weight"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("age_head"), std::string::npos) << msg;  // outside features.: not an error
+    EXPECT_NE(msg.find("missing: "), std::string::npos) << msg;
+  }
 }
 
 TEST(RunDir, CollisionsGetSuffixes) {

@@ -12,6 +12,7 @@ struct DataConfig {
   std::string prepared;  // prepared dataset directory
   int size = 64;         // model input side; resized from the cache when different
   bool color = true;     // false = grayscale (1 channel)
+  double subset = 1.0;   // fraction of each split used (evenly spaced, deterministic): quick CI profiles
 };
 
 struct LabelsConfig {

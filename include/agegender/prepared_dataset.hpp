@@ -20,7 +20,8 @@ struct PreparedDataset {
 
   /// Throws UsageError when `dir` is missing, RuntimeError when its files disagree.
   static PreparedDataset open(const std::string& dir);
-  std::vector<size_t> indices(Split s) const;
+  /// Rows of split `s`; with fraction < 1 an evenly spaced, deterministic subset of them.
+  std::vector<size_t> indices(Split s, double fraction = 1.0) const;
 };
 
 }  // namespace agegender

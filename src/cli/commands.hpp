@@ -15,5 +15,6 @@ void add_eval(CLI::App& app);
 void add_config(CLI::App& app);
 void add_models(CLI::App& app);
 void add_predict(CLI::App& app);
+void add_sweep(CLI::App& app);  // also `table`
 
 }  // namespace agegender::cli

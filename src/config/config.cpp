@@ -18,7 +18,7 @@ json default_config() {
   const ExperimentConfig d;
   return json{
       {"name", "exp"},
-      {"data", {{"prepared", "data/prepared/utk128"}, {"size", d.data.size}, {"color", d.data.color}}},
+      {"data", {{"prepared", "data/prepared/utk128"}, {"size", d.data.size}, {"color", d.data.color}, {"subset", d.data.subset}}},
       {"labels",
        {{"age_bins", d.labels.age_bins},
         {"balanced_classes", d.labels.balanced_classes},
@@ -261,6 +261,7 @@ ExperimentConfig parse_config(const json& tree) {
   c.data.prepared = t["data"]["prepared"].get<std::string>();
   c.data.size = ranged(t, "data.size", 16, 512, "an integer in 16..512");
   c.data.color = t["data"]["color"].get<bool>();
+  c.data.subset = ranged(t, "data.subset", 1e-6, 1.0, "a fraction in (0, 1]");
 
   const json& bins = t["labels"]["age_bins"];
   if (bins.is_string()) {

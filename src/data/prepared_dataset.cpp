@@ -22,11 +22,16 @@ PreparedDataset PreparedDataset::open(const std::string& dir) {
   return d;
 }
 
-std::vector<size_t> PreparedDataset::indices(Split s) const {
-  std::vector<size_t> out;
+std::vector<size_t> PreparedDataset::indices(Split s, double fraction) const {
+  std::vector<size_t> all;
   for (size_t i = 0; i < rows.size(); ++i) {
-    if (rows[i].split == s) out.push_back(i);
+    if (rows[i].split == s) all.push_back(i);
   }
+  if (fraction >= 1.0 || all.empty()) return all;
+  // Evenly spaced picks: the manifest is sorted by file name (so by age), and a prefix would be all young.
+  const size_t n = std::max<size_t>(1, static_cast<size_t>(static_cast<double>(all.size()) * fraction));
+  std::vector<size_t> out;
+  for (size_t k = 0; k < n; ++k) out.push_back(all[k * all.size() / n]);
   return out;
 }
 

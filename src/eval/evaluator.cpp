@@ -51,7 +51,9 @@ EvalResult evaluate_run(const EvalOptions& o) {
   const json& cfg = lm.meta.at("config");
   const std::string data_dir = o.data.empty() ? cfg.at("data").at("prepared").get<std::string>() : o.data;
   const PreparedDataset ds = PreparedDataset::open(data_dir);
-  const auto idx = ds.indices(split);
+  // The run's own data is scored on the same subset it trained with (data.subset); other data in full.
+  const double fraction = o.data.empty() ? cfg.at("data").value("subset", 1.0) : 1.0;
+  const auto idx = ds.indices(split, fraction);
   if (idx.empty()) throw UsageError("prepared dataset " + data_dir + " has no '" + o.split + "' images");
   const SplitData data = load_split(ds, idx, lm.spec.input_size, lm.spec.in_channels == 3, lm.binning);
   const double gender_weight = cfg.at("labels").at("gender_weight");

@@ -63,14 +63,14 @@ LoadReport load_module_tensors(torch::nn::Module& module, const StFile& file, co
   for (const auto& b : module.named_buffers(true)) targets[b.key()] = b.value();
   std::set<std::string> seen;
   for (const auto& [name, st] : file.tensors) {
-    bool skip = false;
+    bool skip = !starts_with(name, only_prefix);
     for (const auto& ig : ignore_prefixes) skip = skip || starts_with(name, ig);
     if (skip) {
       r.ignored.push_back(name);
       continue;
     }
     auto it = targets.find(name);
-    if (it == targets.end() || !starts_with(name, only_prefix)) {
+    if (it == targets.end()) {
       r.unexpected.push_back(name);
       continue;
     }

@@ -24,7 +24,8 @@ struct LoadReport {
 };
 
 /// Copies tensors by name into `module`. With `strict`, any missing/unexpected/mismatched name throws
-/// RuntimeError listing them all; `only_prefix` restricts which model names are expected (e.g. "features.").
+/// RuntimeError listing them all. `only_prefix` (e.g. "features.") restricts the transfer to those names:
+/// file tensors outside it are reported as ignored (a classifier, a head), not as unexpected.
 LoadReport load_module_tensors(torch::nn::Module& module, const StFile& file, const std::string& origin,
                                bool strict, const std::string& only_prefix = "",
                                const std::vector<std::string>& ignore_prefixes = {});

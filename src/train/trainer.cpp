@@ -188,7 +188,8 @@ class Trainer {
 
 void Trainer::setup_data() {
   ds_ = PreparedDataset::open(cfg_.data.prepared);
-  const auto train_idx = ds_.indices(Split::Train), val_idx = ds_.indices(Split::Val), test_idx = ds_.indices(Split::Test);
+  const double f = cfg_.data.subset;
+  const auto train_idx = ds_.indices(Split::Train, f), val_idx = ds_.indices(Split::Val, f), test_idx = ds_.indices(Split::Test, f);
   if (train_idx.empty()) throw UsageError("prepared dataset " + cfg_.data.prepared + " has no train split");
   std::vector<int> train_ages;
   for (size_t i : train_idx) train_ages.push_back(ds_.rows[i].label.age);
@@ -220,10 +221,10 @@ void Trainer::setup_model() {
   norm_ = Normalization::plain(spec_.in_channels);
   if (!cfg_.model.pretrained.empty()) {
     const StFile w = read_safetensors(cfg_.model.pretrained);
-    const auto r = load_module_tensors(*model_, w, cfg_.model.pretrained, /*strict=*/true, "features.", {"classifier.", "head.", "pre_logits."});
+    const auto r = load_module_tensors(*model_, w, cfg_.model.pretrained, /*strict=*/true, "features.");
     norm_ = Normalization::imagenet(spec_.in_channels);
     spdlog::info("Pretrained: {} tensors from {}{}", r.loaded, cfg_.model.pretrained,
-                 r.ignored.empty() ? "" : fmt::format(" ({} classifier tensors skipped)", r.ignored.size()));
+                 r.ignored.empty() ? "" : fmt::format(" ({} classifier/head tensors skipped)", r.ignored.size()));
   }
   if (!req_.init_from.empty()) {
     const std::string path = fs::is_directory(req_.init_from) ? (fs::path(req_.init_from) / kBestCheckpoint).string() : req_.init_from;
