@@ -1,8 +1,10 @@
 #include <fcntl.h>
 #include <spawn.h>
+#include <spdlog/spdlog.h>
 #include <sys/wait.h>
 
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -12,7 +14,6 @@
 #include "agegender/error.hpp"
 #include "agegender/sweep.hpp"
 #include "agegender/threads.hpp"
-#include "spdlog/spdlog.h"
 
 extern char** environ;
 
