@@ -112,7 +112,7 @@ void Predictor::infer_and_write(std::vector<Item>& items) {
     auto batch = torch::empty({n, size, size, 3}, torch::kUInt8);
     for (int64_t i = 0; i < n; ++i) std::memcpy(batch[i].data_ptr(), faces[start + i]->rgb.data(), faces[start + i]->rgb.size());
     auto x = batch.permute({0, 3, 1, 2}).to(torch::kFloat);
-    if (channels == 1) x = (x.select(1, 0) * 0.299 + x.select(1, 1) * 0.587 + x.select(1, 2) * 0.114).unsqueeze(1).round();
+    if (channels == 1) x = rgb_to_gray(x).round();  // rounded like the uint8 training cache
     x = (x.div(255.0) - mean) / stdv;
     const ModelOutput out = m_.model->forward(x);
     if (out.age_logits.defined()) {

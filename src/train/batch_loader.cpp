@@ -16,6 +16,10 @@ Normalization Normalization::imagenet(int channels) {
   return {{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
 }
 
+torch::Tensor rgb_to_gray(const torch::Tensor& rgb) {
+  return (rgb.select(1, 0) * 0.299 + rgb.select(1, 1) * 0.587 + rgb.select(1, 2) * 0.114).unsqueeze(1);
+}
+
 SplitData load_split(const PreparedDataset& ds, const std::vector<size_t>& indices, int size, bool color,
                      const AgeBinning& binning) {
   const auto& h = ds.cache->header();
@@ -45,9 +49,7 @@ SplitData load_split(const PreparedDataset& ds, const std::vector<size_t>& indic
                                            torch::kUInt8)
                               .permute({0, 3, 1, 2});
     torch::Tensor f = chunk.to(torch::kFloat);
-    if (!color) {
-      f = (f.select(1, 0) * 0.299 + f.select(1, 1) * 0.587 + f.select(1, 2) * 0.114).unsqueeze(1);
-    }
+    if (!color) f = rgb_to_gray(f);
     if (src != size) {
       // Area averaging when shrinking (like cv::INTER_AREA), bilinear when enlarging.
       f = src > size ? F::adaptive_avg_pool2d(f, F::AdaptiveAvgPool2dFuncOptions({size, size}))

@@ -21,6 +21,10 @@ struct Normalization {
   static Normalization imagenet(int channels);  // torchvision's ImageNet statistics
 };
 
+/// ITU-R 601 luma of float RGB [N, 3, H, W] -> [N, 1, H, W]; training and predict share it so that
+/// grayscale models see the same input in both.
+torch::Tensor rgb_to_gray(const torch::Tensor& rgb);
+
 /// One split, resized to the model input once, held as uint8 [N, C, S, S] (C = 1 when grayscale).
 struct SplitData {
   torch::Tensor images;                        // uint8
