@@ -10,6 +10,7 @@ PACKAGES=(
   libopencv-dev opencv-data
   libcli11-dev libspdlog-dev nlohmann-json3-dev libgtest-dev
   libarchive-dev
+  time                                # /usr/bin/time in scripts/bench.sh
   python3-torch python3-torchvision   # parity tests against torchvision's VGG16
 )
 
