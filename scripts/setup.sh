@@ -12,6 +12,7 @@ PACKAGES=(
   libarchive-dev
   time                                # /usr/bin/time in scripts/bench.sh
   python3-torch python3-torchvision   # parity tests against torchvision's VGG16
+  slurmctld slurmd slurm-client munge # the single-node Slurm that tests `sweep --slurm`
 )
 
 if [ "${AGEGENDER_SKIP_INSTALL:-0}" != 1 ]; then

@@ -48,13 +48,16 @@ struct RunResult {
   std::string output;  // stdout + stderr
 };
 
-/// Runs the agegender binary with `args` (a shell-quoted string).
-inline RunResult run_cli(const std::string& args) {
+/// Runs a /bin/sh command line, capturing stdout + stderr.
+inline RunResult run_shell(const std::string& command) {
   TempDir tmp;
   const std::string out = tmp.str("out.txt");
-  const std::string cmd = std::string(AGEGENDER_BIN) + " " + args + " >" + out + " 2>&1";
+  const std::string cmd = "(" + command + ") >" + out + " 2>&1";
   const int status = std::system(cmd.c_str());
   return {WEXITSTATUS(status), read_file(out)};
 }
+
+/// Runs the agegender binary with `args` (a shell-quoted string).
+inline RunResult run_cli(const std::string& args) { return run_shell(std::string(AGEGENDER_BIN) + " " + args); }
 
 }  // namespace agegender::test
