@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <torch/torch.h>
 
 #include "agegender/config.hpp"
 #include "agegender/error.hpp"
@@ -229,6 +230,12 @@ TEST_F(Predict, BadPathsAndUnreadableInputs) {
   EXPECT_THROW(run_predict(o), UsageError);
   const auto cli = run_cli("predict --model " + *run_ + " --input " + tmp.str("missing"));
   EXPECT_EQ(cli.exit_code, 2) << cli.output;
+  if (!torch::cuda::is_available()) {
+    write_file(tmp.path() / "face.png", "");
+    const auto gpu = run_cli("predict --model " + *run_ + " --input " + tmp.str("face.png") + " --device cuda");
+    EXPECT_EQ(gpu.exit_code, 2) << gpu.output;
+    EXPECT_NE(gpu.output.find("--device = \"cuda\" but no CUDA device"), std::string::npos) << gpu.output;
+  }
 }
 
 TEST(FaceBoxes, ExpandAndPaddedCrop) {

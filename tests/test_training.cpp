@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <torch/torch.h>
 
 #include "agegender/charts.hpp"
 #include "agegender/config.hpp"
@@ -97,6 +98,21 @@ TEST_F(Training, TinyRunLearnsAndWritesItsRunDirectory) {
   EXPECT_EQ(e.markdown_row.rfind("|Base CNN|Intuition|Color|5 of 5|", 0), 0u) << e.markdown_row;
   eo.split = "val";
   EXPECT_EQ(evaluate_run(eo).out_dir, (d / "eval_val").string());
+
+  // --device: auto and cpu agree on this CPU machine; cuda without a GPU is a usage error naming the flag.
+  eo.split = "test";
+  eo.device = "cpu";
+  EXPECT_NEAR(evaluate_run(eo).eval["accuracy"].get<double>(), s["test_acc"].get<double>(), 1e-9);
+  if (!torch::cuda::is_available()) {
+    eo.device = "cuda";
+    try {
+      evaluate_run(eo);
+      FAIL() << "--device cuda accepted without a GPU";
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("--device = \"cuda\""), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(run_cli("eval --run " + r.run_dir + " --device gpu").exit_code, 2);
 }
 
 TEST_F(Training, ResumeMatchesAnUninterruptedRunAndSeedIsDeterministic) {

@@ -12,6 +12,7 @@ struct EvalOptions {
   std::string out_dir;         // default: the run directory (test of its own data) or <run>/eval_<split>[_<data>]
   int threads = 0;
   int batch_size = 256;
+  std::string device = "auto";  // cpu | cuda | auto (a GPU when this LibTorch sees one)
 };
 
 struct EvalResult {

@@ -16,6 +16,7 @@ struct PredictOptions {
   int every = 1;                // video: every N-th frame
   int batch = 64;
   int threads = 0;
+  std::string device = "auto";  // model on cpu | cuda | auto (decode and detection stay on the CPU)
   bool summary = false;
   std::string summary_json;     // default: <out>.summary.json when --summary and out is a file
   int summary_window = 300;     // video: frames per summary window

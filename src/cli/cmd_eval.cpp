@@ -20,6 +20,8 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--out", o->eval.out_dir, "Output directory (default: the run dir, or <run>/eval_<split>[_<data>])");
   cmd->add_option("--threads", o->eval.threads, "Threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--batch", o->eval.batch_size, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--device", o->eval.device, "cpu | cuda | auto (a GPU when LibTorch sees one)")->capture_default_str()
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   cmd->add_option("--format", o->format, "Printed result: md (table row), csv or json")->capture_default_str()
       ->check(CLI::IsMember({"md", "csv", "json"}));
   cmd->callback([o] {

@@ -14,6 +14,7 @@
 #include "agegender/threads.hpp"
 #include "eval/inference.hpp"
 #include "train/checkpoint.hpp"
+#include "train/device.hpp"
 
 namespace agegender {
 namespace fs = std::filesystem;
@@ -47,7 +48,9 @@ EvalResult evaluate_run(const EvalOptions& o) {
   const Split split = parse_split(o.split);
   torch::set_num_threads(resolve_threads(o.threads));
   tune_allocator();
+  const torch::Device device = pick_device(o.device, "--device");
   LoadedModel lm = load_trained_model(o.run_dir);
+  lm.model->to(device);
   const json& cfg = lm.meta.at("config");
   const std::string data_dir = o.data.empty() ? cfg.at("data").at("prepared").get<std::string>() : o.data;
   const PreparedDataset ds = PreparedDataset::open(data_dir);
@@ -58,7 +61,7 @@ EvalResult evaluate_run(const EvalOptions& o) {
   const SplitData data = load_split(ds, idx, lm.spec.input_size, lm.spec.in_channels == 3, lm.binning);
   const double gender_weight = cfg.at("labels").at("gender_weight");
   const auto t0 = std::chrono::steady_clock::now();
-  const PredictionSet p = predict_split(*lm.model, data, o.batch_size, lm.norm, gender_weight, torch::kCPU);
+  const PredictionSet p = predict_split(*lm.model, data, o.batch_size, lm.norm, gender_weight, device);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const EvalMetrics m = compute_metrics(p, lm.class_mean_age);
   const auto names = lm.binning.class_names();

@@ -22,6 +22,7 @@
 #include "predict/inputs.hpp"
 #include "predict/result_writer.hpp"
 #include "train/checkpoint.hpp"
+#include "train/device.hpp"
 
 namespace agegender {
 namespace fs = std::filesystem;
@@ -103,24 +104,25 @@ void Predictor::infer_and_write(std::vector<Item>& items) {
     for (const auto& f : it.faces) faces.push_back(&f);
   }
   const int64_t size = m_.spec.input_size, channels = m_.spec.in_channels;
-  const auto mean = torch::tensor(m_.norm.mean).view({1, channels, 1, 1});
-  const auto stdv = torch::tensor(m_.norm.std).view({1, channels, 1, 1});
+  const torch::Device device = m_.model->parameters().front().device();
+  const auto mean = torch::tensor(m_.norm.mean).view({1, channels, 1, 1}).to(device);
+  const auto stdv = torch::tensor(m_.norm.std).view({1, channels, 1, 1}).to(device);
   std::vector<float> age_probs, female_probs;
   torch::NoGradGuard no_grad;
   for (size_t start = 0; start < faces.size(); start += static_cast<size_t>(o_.batch)) {
     const int64_t n = static_cast<int64_t>(std::min(faces.size() - start, static_cast<size_t>(o_.batch)));
     auto batch = torch::empty({n, size, size, 3}, torch::kUInt8);
     for (int64_t i = 0; i < n; ++i) std::memcpy(batch[i].data_ptr(), faces[start + i]->rgb.data(), faces[start + i]->rgb.size());
-    auto x = batch.permute({0, 3, 1, 2}).to(torch::kFloat);
+    auto x = batch.to(device).permute({0, 3, 1, 2}).to(torch::kFloat);
     if (channels == 1) x = rgb_to_gray(x).round();  // rounded like the uint8 training cache
     x = (x.div(255.0) - mean) / stdv;
     const ModelOutput out = m_.model->forward(x);
     if (out.age_logits.defined()) {
-      const auto p = torch::softmax(out.age_logits, 1).contiguous();
+      const auto p = torch::softmax(out.age_logits, 1).to(torch::kCPU).contiguous();
       age_probs.insert(age_probs.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
     }
     if (out.gender_logits.defined()) {
-      const auto p = torch::softmax(out.gender_logits, 1).select(1, 1).contiguous();
+      const auto p = torch::softmax(out.gender_logits, 1).select(1, 1).to(torch::kCPU).contiguous();
       female_probs.insert(female_probs.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
     }
   }
@@ -283,7 +285,9 @@ PredictReport Predictor::run() {
 PredictReport run_predict(const PredictOptions& o) {
   tune_allocator();
   torch::set_num_threads(resolve_threads(o.threads));
+  const torch::Device device = pick_device(o.device, "--device");
   LoadedModel model = load_trained_model(o.model);
+  model.model->to(device);
   return Predictor(o, model).run();
 }
 

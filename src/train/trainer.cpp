@@ -22,6 +22,7 @@
 #include "eval/inference.hpp"
 #include "models/weights.hpp"
 #include "train/checkpoint.hpp"
+#include "train/device.hpp"
 #include "train/metrics_log.hpp"
 
 namespace agegender {
@@ -36,15 +37,6 @@ constexpr const char* kCurvesFile = "curves.png";
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-torch::Device pick_device(const std::string& want) {
-  const bool cuda = torch::cuda::is_available();
-  if (want == "cuda" && !cuda) {
-    throw UsageError("config: 'train.device' = \"cuda\" but no CUDA device is available to this LibTorch "
-                     "(use cpu or auto)");
-  }
-  return (want == "cuda" || (want == "auto" && cuda)) ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
 }
 
 // Early stopping, best-epoch and LR-plateau bookkeeping; saved in checkpoints so resume continues exactly.
@@ -384,7 +376,7 @@ TrainResult Trainer::run() {
   threads_ = resolve_threads(cfg_.train.threads);
   torch::set_num_threads(threads_);
   tune_allocator();
-  device_ = pick_device(cfg_.train.device);
+  device_ = pick_device(cfg_.train.device, "config: 'train.device'");
   if (!cfg_.model.pretrained.empty() && !fs::is_regular_file(cfg_.model.pretrained)) {
     throw UsageError("config: 'model.pretrained' = \"" + cfg_.model.pretrained +
                      "\" does not exist (expected a .safetensors file; scripts/fetch_vgg16.sh downloads VGG16)");
