@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Reproduce the seed study's tables with `agegender sweep`, one sweep per table.
-#   scripts/reproduce_tables.sh --profile ci|full [--jobs J]
+#   scripts/reproduce_tables.sh --profile ci|full [--jobs J] [-- SWEEP_ARGS...]
+# SWEEP_ARGS go to every `agegender sweep`, e.g. to run the tables on a Slurm cluster:
+#   scripts/reproduce_tables.sh --profile full -- --slurm --partition gpu --gpus-per-task 1 --set train.device=cuda
 # full: as in the seed (64 px base CNN; VGG16 at 128/224 px from ImageNet weights, which must be at
 #       models/vgg16.tv_in1k.safetensors — scripts/fetch_vgg16.sh; VGG16 tables are skipped without them).
 # ci:   scaled down to finish in minutes on 2 cores: 32 px, a subset of each split, 1-2 epochs, VGG16 from
@@ -8,12 +10,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=ci
-jobs=1
+jobs=()
+sweep_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --profile) profile="$2"; shift 2 ;;
-    --jobs) jobs="$2"; shift 2 ;;
-    *) echo "usage: $0 --profile ci|full [--jobs J]" >&2; exit 2 ;;
+    --jobs) jobs=(--jobs "$2"); shift 2 ;;
+    --) shift; sweep_args=("$@"); break ;;
+    *) echo "usage: $0 --profile ci|full [--jobs J] [-- SWEEP_ARGS...]" >&2; exit 2 ;;
   esac
 done
 BIN=build/agegender
@@ -29,8 +33,8 @@ prepare() {  # prepare SIZE -> data/prepared/utkSIZE
 sweep() {  # sweep NAME BASE GRID [--set ...]
   local name="$1" base="$2" grid="$3"; shift 3
   echo "== $name ($grid)"
-  "$BIN" sweep -c "$base" --grid "configs/sweeps/$grid" --name "$name" --jobs "$jobs" --quiet \
-    --set "output.dir=\"$out\"" "$@"
+  "$BIN" sweep -c "$base" --grid "configs/sweeps/$grid" --name "$name" "${jobs[@]}" --quiet \
+    --set "output.dir=\"$out\"" "$@" "${sweep_args[@]}"
 }
 
 case "$profile" in
@@ -58,4 +62,4 @@ case "$profile" in
     ;;
   *) echo "reproduce_tables: unknown profile '$profile' (ci or full)" >&2; exit 2 ;;
 esac
-echo "tables:"; ls "$out"/*/table.md
+echo "tables:"; ls "$out"/*/table.md 2>/dev/null || echo "  none yet (a Slurm submission writes them when its table jobs end)"
