@@ -169,9 +169,8 @@ SlurmScripts slurm_scripts(const SweepPlan& plan, const SweepOptions& o, const s
   return s;
 }
 
-SlurmSubmission submit_slurm_sweep(const SweepOptions& options) {
-  validate_slurm_options(options.slurm);
-  SweepOptions o = options;
+SlurmSubmission submit_slurm_sweep(const SweepOptions& o) {
+  validate_slurm_options(o.slurm);
   SweepPlan plan = plan_sweep(o);
   const std::string workdir = fs::current_path().string();
   plan.dir = fs::absolute(plan.dir).lexically_normal().string();
