@@ -1,5 +1,5 @@
 // Training throughput: pure forward+backward+Adam on in-memory tensors vs. the same steps fed by
-// BatchLoader (uint8 split -> augmentation -> normalisation on a background thread). Prints img/s of each
+// BatchLoader (source images -> model size -> augmentation -> normalisation on a background thread). Prints img/s of each
 // and their ratio, measured in one process so the comparison is fair on a noisy machine.
 //   bench_train_throughput [arch=base_cnn] [size=64] [batch=64] [steps=40] [threads=0] [trainable=-1] [untuned]
 #include <chrono>
@@ -10,9 +10,9 @@
 #include "agegender/allocator.hpp"
 #include "agegender/config.hpp"
 #include "agegender/threads.hpp"
-#include "eval/inference.hpp"
-#include "models/face_net.hpp"
-#include "train/batch_loader.hpp"
+#include "model/inference.hpp"
+#include "model/face_net.hpp"
+#include "model/batch_loader.hpp"
 
 using namespace agegender;
 
@@ -64,12 +64,23 @@ int main(int argc, char** argv) {
               torch::zeros({batch}, torch::kLong), torch::zeros({batch}, torch::kLong)};
   const double pure = run_steps(*model, opt, steps, [&] { return fixed; });
 
-  // Loader-fed: a synthetic uint8 split big enough for the run, augmented like training.
+  // Loader-fed: synthetic source images at twice the model size (like a 128 px prepared cache feeding a
+  // 64 px model), resized per batch and augmented like training.
   const int64_t n = static_cast<int64_t>(batch) * (steps + 4);
-  SplitData data{torch::randint(0, 256, {n, 3, size, size}).to(torch::kUInt8), torch::randint(0, 7, {n}),
-                 torch::randint(0, 2, {n}), torch::zeros({n}, torch::kLong), torch::zeros({n}, torch::kLong)};
+  const int source = 2 * size;
+  auto pixels = std::make_shared<torch::Tensor>(torch::randint(0, 256, {n, source, source, 3}).to(torch::kUInt8));
+  SplitData data;
+  data.source_size = source;
+  data.image = [pixels, source](size_t row) { return pixels->data_ptr<uint8_t>() + row * source * source * 3; };
+  for (int64_t i = 0; i < n; ++i) data.rows.push_back(static_cast<size_t>(i));
+  data.age_class = torch::randint(0, 7, {n});
+  data.gender = torch::randint(0, 2, {n});
+  data.race = data.age = torch::zeros({n}, torch::kLong);
+  ModelInput input;
+  input.size = size;
+  input.source_size = source;
   AugmentConfig aug;
-  BatchLoader loader(data, batch, true, &aug, 1, 1, Normalization::plain(3));
+  BatchLoader loader(data, input, batch, true, &aug, 1, 1);
   const double fed = run_steps(*model, opt, steps, [&] {
     Batch b;
     loader.next(b);

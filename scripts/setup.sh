@@ -10,10 +10,16 @@ PACKAGES=(
   libopencv-dev opencv-data
   libcli11-dev libspdlog-dev nlohmann-json3-dev libgtest-dev
   libarchive-dev
+  libturbojpeg0-dev                   # JPEG size before decoding (--max-pixels) and corrupt JPEGs as errors
   time                                # /usr/bin/time in scripts/bench.sh
   python3-torch python3-torchvision   # parity tests against torchvision's VGG16
+  python3-protobuf                    # tests/python/read_tfevents.py: decodes our TensorBoard files independently
   slurmctld slurmd slurm-client munge # the single-node Slurm that tests `sweep --slurm`
 )
+
+# Node runs face-api's own networks for the parity tests (tests/reference) and npm fetches the face
+# models (scripts/fetch_face_models.sh). Machines that already have a Node with npm keep it.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
 if [ "${AGEGENDER_SKIP_INSTALL:-0}" != 1 ]; then
   missing=()

@@ -1,12 +1,15 @@
 #pragma once
 // A prepared dataset written directly (manifest + image cache), no OpenCV needed: synthetic faces whose
 // brightness encodes the age and whose shape (square vs. disc) encodes the gender, so models can learn them.
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "agegender/image_cache.hpp"
 #include "agegender/manifest.hpp"
 #include "agegender/prepared_dataset.hpp"
 #include "agegender/atomic_file.hpp"
+#include "agegender/config.hpp"
+#include "agegender/trainer.hpp"
 #include "test_util.hpp"
 
 namespace agegender::test {
@@ -37,6 +40,34 @@ inline void write_prepared_dataset(const fs::path& dir, int n, int size, unsigne
   }
   cache.commit();
   write_file_atomic((dir / kManifestFile).string(), manifest_csv(rows));
+}
+
+/// train() on a resolved config, quietly; optionally stopping after N epochs or starting from weights.
+inline TrainResult train_config(const nlohmann::json& config, int stop_after = 0, const std::string& init_from = "") {
+  TrainRequest r;
+  r.config = config;
+  r.quiet = true;
+  r.stop_after_epochs = stop_after;
+  r.init_from = init_from;
+  return train(r);
+}
+
+inline TrainResult resume_run(const std::string& run_dir) {
+  TrainRequest r;
+  r.resume_dir = run_dir;
+  r.quiet = true;
+  return train(r);
+}
+
+/// A one-epoch model on `images` generated images of side `size` (`dir`/data -> `dir`/runs/model);
+/// returns its run directory. For suites that need some trained model to predict or evaluate with.
+inline std::string train_tiny_model(const TempDir& dir, int images, int size) {
+  write_prepared_dataset(dir.path() / "data", images, size);
+  const std::string px = std::to_string(size);
+  return train_config(resolve_config_tree("", {"data.prepared=" + nlohmann::json(dir.str("data")).dump(), "data.size=" + px,
+                                               "train.epochs=1", "train.threads=2", "name=model",
+                                               "output.dir=" + nlohmann::json(dir.str("runs")).dump()}))
+      .run_dir;
 }
 
 }  // namespace agegender::test

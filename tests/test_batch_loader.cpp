@@ -1,19 +1,40 @@
 #include <gtest/gtest.h>
 
-#include "train/batch_loader.hpp"
+#include "model/batch_loader.hpp"
 
 using namespace agegender;
 
 namespace {
 
-SplitData make_split(int64_t n, int64_t side) {
+// A split over in-memory source images; `images` is the same pixels as NCHW for expectations.
+struct TestSplit : SplitData {
+  torch::Tensor images;
+};
+
+TestSplit make_split(int64_t n, int64_t side) {
   torch::manual_seed(1);
-  return {torch::randint(0, 256, {n, 3, side, side}).to(torch::kUInt8), torch::arange(n), torch::zeros({n}, torch::kLong),
-          torch::zeros({n}, torch::kLong), torch::arange(n)};
+  TestSplit d;
+  d.images = torch::randint(0, 256, {n, 3, side, side}).to(torch::kUInt8);
+  auto hwc = std::make_shared<torch::Tensor>(d.images.permute({0, 2, 3, 1}).contiguous());
+  const size_t bytes = static_cast<size_t>(side * side * 3);
+  d.source_size = static_cast<int>(side);
+  d.image = [hwc, bytes](size_t row) { return hwc->data_ptr<uint8_t>() + row * bytes; };
+  for (int64_t i = 0; i < n; ++i) d.rows.push_back(static_cast<size_t>(i));
+  d.age_class = torch::arange(n);
+  d.gender = torch::zeros({n}, torch::kLong);
+  d.race = torch::zeros({n}, torch::kLong);
+  d.age = torch::arange(n);
+  return d;
+}
+
+ModelInput input_for(const SplitData& d) {
+  ModelInput in;
+  in.size = in.source_size = d.source_size;
+  return in;
 }
 
 std::vector<Batch> epoch(const SplitData& d, const AugmentConfig* aug, int e, bool shuffle = true) {
-  BatchLoader loader(d, 8, shuffle, aug, 7, e, Normalization::plain(3));
+  BatchLoader loader(d, input_for(d), 8, shuffle, aug, 7, e);
   std::vector<Batch> out;
   Batch b;
   while (loader.next(b)) out.push_back(b);

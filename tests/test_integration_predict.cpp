@@ -7,14 +7,16 @@
 
 #include "agegender/dataset_source.hpp"
 #include "agegender/image_decode.hpp"
-#include "predict/face_detector.hpp"
+#include "vision/face_detector.hpp"
 #include "test_util.hpp"
+#include "utkface_archive.hpp"
 
 using namespace agegender;
 
 TEST(RealUtkFace, HaarFindsPastedFacesInScenes) {
-  if (!std::filesystem::exists(UTKFACE_ARCHIVE)) GTEST_SKIP() << "UTKFace archive not found at " << UTKFACE_ARCHIVE;
-  const SourceListing src = read_dataset_source(UTKFACE_ARCHIVE);
+  const std::string archive = agegender::test::utkface_path();
+  REQUIRE_UTKFACE(archive);
+  const SourceListing src = read_dataset_source(archive);
   FaceDetector det(DetectMode::Haar, "");
   std::mt19937 rng(5);
   constexpr int kScenes = 40;

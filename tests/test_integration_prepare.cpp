@@ -1,4 +1,4 @@
-// Integration test on the real UTKFace archive from ../shared (skipped when it is absent).
+// Integration test on the real UTKFace archive ($UTKFACE, else ../shared; see utkface_archive.hpp).
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -6,6 +6,7 @@
 #include "agegender/prepare.hpp"
 #include "agegender/prepared_dataset.hpp"
 #include "test_util.hpp"
+#include "utkface_archive.hpp"
 
 using namespace agegender;
 using namespace agegender::test;
@@ -14,10 +15,11 @@ TEST(RealUtkFace, PrepareAcceptsAllButMalformedAndKeepsDuplicatesTogether) {
 #ifndef AGEGENDER_HAS_OPENCV
   GTEST_SKIP() << "built without OpenCV: prepare cannot decode";
 #endif
-  if (!fs::exists(UTKFACE_ARCHIVE)) GTEST_SKIP() << "UTKFace archive not found at " << UTKFACE_ARCHIVE;
+  const std::string archive = utkface_path();
+  REQUIRE_UTKFACE(archive);
   TempDir tmp;
   PrepareOptions o;
-  o.data = UTKFACE_ARCHIVE;
+  o.data = archive;
   o.out = tmp.str("utk");
   o.size = 32;
   o.quiet = true;
@@ -25,7 +27,11 @@ TEST(RealUtkFace, PrepareAcceptsAllButMalformedAndKeepsDuplicatesTogether) {
   EXPECT_EQ(r.files, 21307u);
   EXPECT_EQ(r.accepted, 21304u);
   EXPECT_EQ(r.rejected, 3u);
-  EXPECT_GT(r.duplicate_groups, 100u);
+  // The numbers README.md states for the real archive (seed 42, split 0.8/0.1/0.1).
+  EXPECT_EQ(r.duplicate_groups, 338u);
+  EXPECT_EQ(r.split_counts[0], 17043u);
+  EXPECT_EQ(r.split_counts[1], 2132u);
+  EXPECT_EQ(r.split_counts[2], 2129u);
 
   const auto meta = nlohmann::json::parse(read_file(tmp.path() / "utk" / "meta.json"));
   ASSERT_EQ(meta["rejected"].size(), 3u);

@@ -15,7 +15,7 @@
 #ifdef AGEGENDER_HAS_OPENCV
 #include <opencv2/videoio.hpp>
 
-#include "predict/face_detector.hpp"
+#include "vision/face_detector.hpp"
 #include "fixtures.hpp"
 #endif
 
@@ -23,10 +23,9 @@ using namespace agegender;
 using namespace agegender::test;
 using nlohmann::json;
 
-TEST(ResultWriter, CsvEscapingAndJsonLines) {
-  EXPECT_EQ(ResultWriter::csv_escape("a,b"), "\"a,b\"");
-  EXPECT_EQ(ResultWriter::csv_escape("say \"hi\""), "\"say \"\"hi\"\"\"");
-  EXPECT_EQ(ResultWriter::csv_escape("plain.jpg"), "plain.jpg");
+TEST(ResultWriter, CsvAndJsonLines) {
+  PredictionRow quoted{"a,b.jpg", -1, 0, 1, 2, 3, 4, "20-29", 0.5, 25, "male", 0.9, ""};
+  EXPECT_EQ(ResultWriter::csv_line(quoted).rfind("\"a,b.jpg\",", 0), 0u);
   PredictionRow ok{"x.jpg", -1, 0, 1, 2, 3, 4, "20-29", 0.8123, 25.06, "female", 0.9, ""};
   EXPECT_EQ(ResultWriter::csv_line(ok), "x.jpg,,0,1,2,3,4,20-29,0.8123,25.1,female,0.9000,\n");
   PredictionRow bad{"y.jpg", 7, 0, 0, 0, 0, 0, "", 0, 0, "", 0, "cannot decode image"};
@@ -59,12 +58,7 @@ class Predict : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    write_prepared_dataset(dir_->path() / "data", 200, 32);
-    TrainRequest req;
-    req.quiet = true;
-    req.config = resolve_config_tree("", {"data.prepared=" + json(dir_->str("data")).dump(), "data.size=32", "train.epochs=1",
-                                          "train.threads=2", "name=model", "output.dir=" + json(dir_->str("runs")).dump()});
-    run_ = new std::string(train(req).run_dir);
+    run_ = new std::string(train_tiny_model(*dir_, 200, 32));
   }
   static void TearDownTestSuite() {
     delete run_;
@@ -117,6 +111,7 @@ TEST_F(Predict, FolderWithBadFilesYieldsErrorRowsAndContinues) {
   o.quiet = true;
   o.summary = true;
   o.annotate = tmp.str("annotated");
+  o.max_pixels = 100'000'000;  // huge.jpg is 64 MP: over the default cap (test_hostile_inputs.cpp covers that)
   const PredictReport r = run_predict(o);
   const auto rows = lines(o.out);
   ASSERT_FALSE(rows.empty());

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "agegender/tb_writer.hpp"
 #include "test_util.hpp"
@@ -57,4 +60,50 @@ TEST(TensorBoard, WritesFileVersionFirst) {
   std::memcpy(&len, bytes.data(), 8);
   EXPECT_NE(bytes.substr(12, len).find("brain.Event:2"), std::string::npos);
   EXPECT_NE(bytes.find("train/loss"), std::string::npos);
+}
+
+// The file read back by an independent decoder (tests/python/read_tfevents.py: its own CRC32C and
+// protobuf messages), so a bug shared by our writer and our CRC cannot pass unnoticed.
+TEST(TensorBoard, IndependentDecoderReadsOurScalars) {
+  const bool ci = std::getenv("CI") && std::string(std::getenv("CI")) == "true";
+  const auto unavailable = [ci](const std::string& why) {
+    if (ci) {
+      ADD_FAILURE() << why << " (CI=true: required; scripts/setup.sh installs python3-protobuf)";
+    } else {
+      GTEST_SKIP() << why << "; install python3-protobuf (scripts/setup.sh) to run this test";
+    }
+  };
+  if (!fs::exists("/usr/bin/python3")) return unavailable("/usr/bin/python3 not found");
+  TempDir tmp;
+  std::string path;
+  const std::vector<std::tuple<std::string, float, int64_t>> written = {
+      {"train/loss", 0.5f, 1}, {"val/acc", 0.875f, 1}, {"lr", 1e-3f, 2}, {"test/gender_acc", -2.25f, 300000}};
+  {
+    TensorBoardWriter w(tmp.str());
+    for (const auto& [tag, v, step] : written) w.add_scalar(tag, v, step);
+    w.flush();
+    path = w.path();
+  }
+  const auto r = run_shell("/usr/bin/python3 " + std::string(AGEGENDER_SOURCE_DIR) + "/tests/python/read_tfevents.py " + path);
+  if (r.exit_code == 3) return unavailable("google.protobuf is not importable: " + r.output);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["file_version"], "brain.Event:2");
+  ASSERT_EQ(j["scalars"].size(), written.size()) << r.output;
+  for (size_t i = 0; i < written.size(); ++i) {
+    const auto& s = j["scalars"][i];
+    EXPECT_EQ(s["tag"], std::get<0>(written[i]));
+    EXPECT_EQ(s["value"].get<float>(), std::get<1>(written[i])) << s;  // float32 round trip is exact
+    EXPECT_EQ(s["step"].get<int64_t>(), std::get<2>(written[i])) << s;
+    EXPECT_GT(s["wall_time"].get<double>(), 1.6e9) << s;
+  }
+
+  // A flipped payload byte is caught by the independent CRC.
+  std::string bytes = read_file(path);
+  bytes[bytes.size() - 6] ^= 0x01;
+  write_file(tmp.path() / "corrupt.tfevents", bytes);
+  const auto bad = run_shell("/usr/bin/python3 " + std::string(AGEGENDER_SOURCE_DIR) + "/tests/python/read_tfevents.py " +
+                             tmp.str("corrupt.tfevents"));
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("CRC"), std::string::npos) << bad.output;
 }

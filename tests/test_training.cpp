@@ -200,7 +200,7 @@ TEST_F(Training, PretrainedFeaturesLoadByNameAndSwitchToImagenetNormalisation) {
     FAIL();
   } catch (const RuntimeError& e) {
     const std::string msg = e.what();
-    EXPECT_NE(msg.find("shape mismatch: features.0.weight"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("shape or dtype mismatch: features.0.weight"), std::string::npos) << msg;
     EXPECT_NE(msg.find("unexpected: features.99.weight"), std::string::npos) << msg;
     EXPECT_EQ(msg.find("age_head"), std::string::npos) << msg;  // outside features.: not an error
     EXPECT_NE(msg.find("missing: "), std::string::npos) << msg;

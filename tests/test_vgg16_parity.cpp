@@ -2,10 +2,10 @@
 // into the C++ vgg16 and give the same features; agegender's weights load back into torchvision.
 #include <gtest/gtest.h>
 
-#include "models/face_net.hpp"
-#include "models/weights.hpp"
+#include "model/face_net.hpp"
+#include "model/weights.hpp"
 #include "test_util.hpp"
-#include "train/checkpoint.hpp"
+#include "model/checkpoint.hpp"
 
 using namespace agegender;
 using namespace agegender::test;

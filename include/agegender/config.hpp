@@ -80,5 +80,16 @@ ExperimentConfig parse_config(const nlohmann::json& tree);
 nlohmann::json resolve_config_tree(const std::string& file, const std::vector<std::string>& overrides);
 /// Every valid dotted key, for help and suggestions.
 std::vector<std::string> config_keys();
+/// Keys a resumed run may change because they do not change what is trained: train.threads,
+/// train.device, train.log_interval.
+bool resume_may_change(const std::string& key);
+/// FNV-1a 64 of `bytes` as 16 hex digits: a stable fingerprint (config hashes, shortened names).
+std::string fnv1a64_hex(const std::string& bytes);
+/// FNV-1a 64 (16 hex digits) of the canonical dump of `tree` without "provenance" and the keys resume
+/// may change. Checkpoints keep it, so --resume notices a hand-edited config.json.
+std::string config_hash(const nlohmann::json& tree);
+/// Refuses JSON text nested deeper than 64 levels (nlohmann's parser recurses: 70,000 levels overflow
+/// the stack). Throws UsageError naming `what` (a file, a --set value).
+void check_json_depth(const std::string& text, const std::string& what);
 
 }  // namespace agegender

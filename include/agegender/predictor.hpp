@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "agegender/image_limits.hpp"
+
 namespace agegender {
 
 struct PredictOptions {
@@ -16,6 +18,7 @@ struct PredictOptions {
   int every = 1;                // video: every N-th frame
   int batch = 64;
   int threads = 0;
+  int64_t max_pixels = kDefaultMaxPixels;  // larger images and video frames are errors, never decoded
   std::string device = "auto";  // model on cpu | cuda | auto (decode and detection stay on the CPU)
   bool summary = false;
   std::string summary_json;     // default: <out>.summary.json when --summary and out is a file

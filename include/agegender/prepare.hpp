@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "agegender/image_limits.hpp"
 #include "agegender/split.hpp"
 
 namespace agegender {
@@ -15,6 +16,7 @@ struct PrepareOptions {
   uint64_t seed = 42;
   int threads = 0;  // 0 = all cores
   int balanced_classes = 7;
+  int64_t max_pixels = kDefaultMaxPixels;  // larger images are rejected before they are decoded
   bool quiet = false;
 };
 

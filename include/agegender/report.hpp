@@ -15,7 +15,12 @@ struct TableRow {
 TableRow table_row_from_summary(const nlohmann::json& summary);
 std::string markdown_header();
 std::string markdown_row(const TableRow& r);
-std::string csv_header();
-std::string csv_row(const TableRow& r);
+/// CSV fields (write them with csv_line).
+std::vector<std::string> csv_header();
+std::vector<std::string> csv_row(const TableRow& r);
+
+/// The seed-format table over run directories (a sweep directory expands to its points); writes
+/// table.md / table.csv when `out_dir` is not empty. Marks the best test accuracy with "**".
+std::string build_table(const std::vector<std::string>& run_dirs, const std::string& out_dir, size_t* rows = nullptr);
 
 }  // namespace agegender

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "agegender/report.hpp"
+
 namespace agegender {
 
 struct SweepPoint {
@@ -75,8 +77,5 @@ struct SweepResult {
 /// Runs the unfinished points here, `jobs` at a time, each with cores / jobs threads.
 SweepResult run_sweep(const SweepOptions& options);
 
-/// The seed-format table over run directories (a sweep directory expands to its points); writes
-/// table.md / table.csv when `out_dir` is not empty. Marks the best test accuracy with "**".
-std::string build_table(const std::vector<std::string>& run_dirs, const std::string& out_dir, size_t* rows = nullptr);
 
 }  // namespace agegender

@@ -31,7 +31,9 @@ void add_config(CLI::App& app) {
 void add_models(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("models", "List the registered model architectures");
   cmd->callback([] {
-    for (const auto& m : model_registry()) std::printf("%-10s %2d conv  %s\n", m.name.c_str(), m.conv_layers, m.description.c_str());
+    for (const auto& m : model_registry()) {
+      std::printf("%-10s %2d conv  min %3d px  %s\n", m.name.c_str(), m.conv_layers, m.min_input_size, m.description.c_str());
+    }
   });
 }
 

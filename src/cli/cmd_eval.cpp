@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "agegender/evaluator.hpp"
+#include "agegender/csv.hpp"
 #include "agegender/report.hpp"
 #include "cli/commands.hpp"
 
@@ -29,7 +30,7 @@ void add_eval(CLI::App& app) {
     if (o->format == "json") {
       std::printf("%s\n", r.eval.dump(2).c_str());
     } else if (o->format == "csv") {
-      std::printf("%s\n%s\n", csv_header().c_str(), r.csv_row.c_str());
+      std::printf("%s%s", csv_line(csv_header()).c_str(), r.csv_row.c_str());
     } else {
       std::printf("%s\n%s\n", markdown_header().c_str(), r.markdown_row.c_str());
     }

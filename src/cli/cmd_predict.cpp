@@ -19,6 +19,8 @@ void add_predict(CLI::App& app) {
   cmd->add_option("--annotate", o->annotate, "Folder for annotated images, or an .mp4/.avi file for a video input");
   cmd->add_option("--every", o->every, "Video: every N-th frame")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--batch", o->batch, "Faces per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--max-pixels", o->max_pixels, "Refuse images and video frames larger than this (width x height)")
+      ->capture_default_str();
   cmd->add_option("--threads", o->threads, "Decode/detect threads and LibTorch threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--device", o->device, "Model on cpu | cuda | auto (a GPU when LibTorch sees one)")->capture_default_str()
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));

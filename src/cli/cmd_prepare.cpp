@@ -21,6 +21,8 @@ void add_prepare(CLI::App& app) {
   cmd->add_option("--threads", opts->threads, "Decode threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--balanced-classes", opts->balanced_classes, "K of the balanced binning in meta.json/EDA")
       ->capture_default_str();
+  cmd->add_option("--max-pixels", opts->max_pixels, "Reject images whose header claims more pixels (width x height)")
+      ->capture_default_str();
   cmd->add_flag("--quiet", opts->quiet, "No progress lines");
   cmd->callback([opts, split] {
     opts->split = SplitFractions::parse(*split);

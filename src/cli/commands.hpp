@@ -16,5 +16,6 @@ void add_config(CLI::App& app);
 void add_models(CLI::App& app);
 void add_predict(CLI::App& app);
 void add_sweep(CLI::App& app);  // also `table`
+void add_embed(CLI::App& app);
 
 }  // namespace agegender::cli

@@ -24,9 +24,24 @@ int main(int argc, char** argv) {
   agegender::cli::add_train(app, command_line);
   agegender::cli::add_eval(app);
   agegender::cli::add_predict(app);
+  agegender::cli::add_embed(app);
   agegender::cli::add_sweep(app);
   agegender::cli::add_config(app);
   agegender::cli::add_models(app);
+
+  // CLI11 would only say "arguments were not expected": name the command and list the real ones.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string names;
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+      known = known || sub->get_name() == argv[1];
+    }
+    if (!known) {
+      spdlog::error("unknown command '{}' (expected one of: {}; see agegender --help)", argv[1], names);
+      return 2;
+    }
+  }
 
   try {
     app.parse(argc, argv);

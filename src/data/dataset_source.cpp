@@ -3,10 +3,15 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -26,18 +31,37 @@ void add(SourceListing& out, std::set<std::string>& seen, std::string base, std:
   out.files.push_back({std::move(base), std::move(bytes)});
 }
 
+// Why a (non-folder) entry cannot be read as a file; "" when it is a regular file or a link to one.
+std::string skip_reason(const fs::directory_entry& e, const fs::file_status& link) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(e.path(), ec);  // follows links
+  if (st.type() == fs::file_type::not_found && fs::is_symlink(link)) {
+    return "dangling symlink (its target " + fs::read_symlink(e.path(), ec).string() + " does not exist)";
+  }
+  if (ec == std::errc::too_many_symbolic_link_levels) return "symlink loop (too many levels of symbolic links)";
+  if (ec) return "cannot stat: " + ec.message();
+  if (fs::is_directory(st)) return "symlink to a folder (not followed)";
+  if (!fs::is_regular_file(st)) return "not a regular file";
+  return "";
+}
+
 void read_folder(const fs::path& dir, SourceListing& out) {
   std::set<std::string> seen;
-  std::vector<fs::path> paths;
-  for (const auto& e : fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied)) {
-    if (e.is_regular_file() && !hidden(e.path().filename().string())) paths.push_back(e.path());
-  }
-  std::sort(paths.begin(), paths.end());  // deterministic choice when a base name repeats
-  for (const auto& p : paths) {
-    std::ifstream in(p, std::ios::binary);
+  for (const FolderEntry& e : walk_folder(dir)) {  // sorted: deterministic choice when a base name repeats
+    if (hidden(e.path.filename().string())) continue;
+    if (!e.skip.empty() || !e.duplicate_of.empty()) {
+      out.skipped.push_back({e.relative, !e.skip.empty() ? e.skip
+                                         : std::string(e.symlink ? "symlink" : "hard link") + " to " + e.duplicate_of +
+                                               ", which is read: the same file, a duplicate"});
+      continue;
+    }
+    std::ifstream in(e.path, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!in.good() && !in.eof()) throw RuntimeError("cannot read " + p.string());
-    add(out, seen, p.filename().string(), std::move(bytes));
+    if (!in.is_open() || (!in.good() && !in.eof())) {
+      out.skipped.push_back({e.relative, "cannot read the file"});
+      continue;
+    }
+    add(out, seen, e.path.filename().string(), std::move(bytes));
   }
 }
 
@@ -70,6 +94,41 @@ void read_archive(const std::string& path, SourceListing& out) {
 }
 
 }  // namespace
+
+std::vector<FolderEntry> walk_folder(const fs::path& dir) {
+  std::vector<FolderEntry> out;
+  std::vector<std::pair<dev_t, ino_t>> ids;  // per entry; (0, 0) when skipped
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end; it != end;
+       it.increment(ec)) {
+    if (ec) break;
+    std::error_code link_ec;  // a failure here shows again, with its reason, in skip_reason
+    const fs::file_status link = it->symlink_status(link_ec);
+    if (fs::is_directory(link)) continue;  // walked into (links to folders are not: no loops)
+    FolderEntry f{it->path(), it->path().lexically_relative(dir).string(), skip_reason(*it, link), "",
+                  fs::is_symlink(link)};
+    struct stat st {};
+    if (f.skip.empty() && ::stat(f.path.c_str(), &st) != 0) f.skip = std::string("cannot stat: ") + std::strerror(errno);
+    out.push_back(std::move(f));
+    ids.emplace_back(out.back().skip.empty() ? st.st_dev : 0, out.back().skip.empty() ? st.st_ino : 0);
+  }
+  if (ec) throw RuntimeError("cannot read folder " + dir.string() + ": " + ec.message());
+  std::vector<size_t> order(out.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return out[a].path < out[b].path; });
+  // One file under several names (hard links, symlinks to it) is read once: under its first real name.
+  std::map<std::pair<dev_t, ino_t>, size_t> keeper;
+  for (int pass = 0; pass < 2; ++pass) {  // pass 0: names that are not symlinks; pass 1: symlinks
+    for (size_t i : order) {
+      if (!out[i].skip.empty() || out[i].symlink != (pass == 1)) continue;
+      const auto [k, first] = keeper.emplace(ids[i], i);
+      if (!first) out[i].duplicate_of = out[k->second].relative;
+    }
+  }
+  std::vector<FolderEntry> sorted;
+  for (size_t i : order) sorted.push_back(std::move(out[i]));
+  return sorted;
+}
 
 SourceListing read_dataset_source(const std::string& path) {
   SourceListing out;

@@ -39,38 +39,34 @@ struct Rejection {
 };
 
 // Decodes every candidate into its cache slot on `threads` workers; returns per-slot error ("" = ok).
-std::vector<std::string> decode_all(const std::vector<Candidate>& cands, int size, int threads, bool quiet,
+std::vector<std::string> decode_all(const std::vector<Candidate>& cands, const PrepareOptions& o, int threads,
                                     ImageCacheWriter& cache) {
+  const int size = o.size;
   std::vector<std::string> errors(cands.size());
-  std::atomic<size_t> next{0}, done{0};
-  std::atomic<bool> failed{false};
-  std::string io_error;
-  std::mutex io_mutex;
+  std::atomic<size_t> done{0};
   const int saved_cv_threads = cv::getNumThreads();
   cv::setNumThreads(0);  // our workers are the parallelism; OpenCV's own pool would oversubscribe
-  auto worker = [&] {
-    std::vector<uint8_t> pixels(static_cast<size_t>(size) * size * 3);
-    for (size_t i; !failed && (i = next.fetch_add(1)) < cands.size(); done.fetch_add(1)) {
-      if (!decode_square_rgb(cands[i].file->bytes, size, pixels.data(), &errors[i])) continue;
-      try {
-        cache.write(i, pixels.data());
+  std::vector<std::vector<uint8_t>> pixels(static_cast<size_t>(threads), std::vector<uint8_t>(static_cast<size_t>(size) * size * 3));
+  Progress progress("Prepare", cands.size(), o.quiet);
+  try {
+    // A bad image is a rejection (errors[i]); a failed cache write ends the run (re-thrown by parallel_for).
+    parallel_for(cands.size(), threads, [&](size_t i, int w) {
+      auto& px = pixels[static_cast<size_t>(w)];
+      bool ok = false;
+      try {  // anything thrown for one image (cv::Exception from the resize, bad_alloc) is its rejection
+        ok = decode_square_rgb(cands[i].file->bytes, size, px.data(), &errors[i], o.max_pixels);
       } catch (const std::exception& e) {
-        std::lock_guard<std::mutex> lock(io_mutex);
-        io_error = e.what();
-        failed = true;
+        errors[i] = std::string("cannot decode image: ") + e.what();
       }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
-  Progress progress("Prepare", cands.size(), quiet);
-  while (done.load() < cands.size() && !failed) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    progress.update(done.load());
+      if (ok) cache.write(i, px.data());
+      const size_t n = done.fetch_add(1) + 1;
+      if (w == 0) progress.update(n);  // Progress is not thread-safe: one worker reports
+    });
+  } catch (...) {
+    cv::setNumThreads(saved_cv_threads);
+    throw;
   }
-  for (auto& t : pool) t.join();
   cv::setNumThreads(saved_cv_threads);
-  if (failed) throw RuntimeError(io_error);
   return errors;
 }
 
@@ -166,20 +162,50 @@ void write_outputs(const PrepareOptions& o, const std::vector<ManifestRow>& rows
   }
 }
 
+// Creates the output folder; unless keep() is called, removes again the folders it created (never one that
+// existed before), so a failed run leaves nothing behind.
+class OutputDir {
+ public:
+  explicit OutputDir(const fs::path& dir) {
+    std::error_code ec;
+    for (fs::path p = fs::absolute(dir).lexically_normal(); p.has_relative_path(); p = p.parent_path()) {
+      if (!p.has_filename()) continue;  // "out/" ends in an empty name
+      if (fs::symlink_status(p, ec).type() != fs::file_type::not_found) break;  // exists, or cannot tell
+      created_ = p;  // the topmost missing folder so far
+    }
+    fs::create_directories(dir);
+  }
+  ~OutputDir() {
+    std::error_code ec;
+    if (!kept_ && !created_.empty()) fs::remove_all(created_, ec);
+  }
+  void keep() { kept_ = true; }
+
+ private:
+  fs::path created_;
+  bool kept_ = false;
+};
+
 }  // namespace
 
 PrepareReport prepare_dataset(const PrepareOptions& o) {
   if (o.size < 8 || o.size > 1024) throw UsageError("--size " + std::to_string(o.size) + ": expected 8..1024 pixels");
   if (o.out.empty()) throw UsageError("--out is required");
+  std::error_code ec;
+  if (fs::exists(o.out, ec) && !fs::is_directory(o.out, ec)) {
+    throw UsageError("--out " + o.out + " exists and is not a folder (expected a new or existing output folder)");
+  }
+  check_max_pixels(o.max_pixels);
   const auto t0 = std::chrono::steady_clock::now();
-  const int threads = resolve_threads(o.threads);
+  const int threads = resolve_threads(o.threads, "--threads");
 
   const SourceListing listing = read_dataset_source(o.data);
   PrepareReport report;
-  report.files = listing.files.size() + listing.duplicate_names.size();
+  report.files = listing.files.size() + listing.duplicate_names.size() + listing.skipped.size();
   if (report.files == 0) throw RuntimeError("--data " + o.data + " holds no files");
   std::vector<Rejection> rejected;
   for (const auto& name : listing.duplicate_names) rejected.push_back({name, "duplicate file name (first copy kept)"});
+  for (const auto& skip : listing.skipped) rejected.push_back({skip.name, skip.reason});
   std::vector<Candidate> cands;
   for (const auto& f : listing.files) {
     ParsedName p = parse_utkface_name(f.name);
@@ -193,9 +219,9 @@ PrepareReport prepare_dataset(const PrepareOptions& o) {
     spdlog::info("Prepare: {} files read from {}, {} with valid names, decoding on {} threads", report.files, o.data,
                  cands.size(), threads);
   }
-  fs::create_directories(o.out);
+  OutputDir out_dir(o.out);
   ImageCacheWriter cache((fs::path(o.out) / kImageCacheFile).string(), cands.size(), o.size, o.size, 3);
-  const std::vector<std::string> errors = decode_all(cands, o.size, threads, o.quiet, cache);
+  const std::vector<std::string> errors = decode_all(cands, o, threads, cache);
 
   std::vector<Candidate> ok;
   std::vector<uint64_t> keep;
@@ -243,6 +269,7 @@ PrepareReport prepare_dataset(const PrepareOptions& o) {
     cache.compact_and_commit(keep);
   }
   write_outputs(o, rows, rejected, dup_names, report.split_counts);
+  out_dir.keep();
   report.accepted = rows.size();
   report.rejected = rejected.size();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -15,6 +15,11 @@ PreparedDataset PreparedDataset::open(const std::string& dir) {
   d.dir = dir;
   d.rows = read_manifest((fs::path(dir) / kManifestFile).string());
   d.cache = std::make_shared<ImageCache>((fs::path(dir) / kImageCacheFile).string());
+  const ImageCacheHeader& h = d.cache->header();
+  if (h.height != h.width || h.channels != 3) {  // prepare writes only square RGB images
+    throw RuntimeError("image cache " + d.cache->path() + ": expected square RGB images, found " + std::to_string(h.width) +
+                       " x " + std::to_string(h.height) + " x " + std::to_string(h.channels) + " (re-run `agegender prepare`)");
+  }
   if (d.cache->size() != d.rows.size()) {
     throw RuntimeError("prepared dataset " + dir + ": manifest has " + std::to_string(d.rows.size()) +
                        " rows but the image cache holds " + std::to_string(d.cache->size()) + " images");

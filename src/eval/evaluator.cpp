@@ -8,13 +8,14 @@
 #include "agegender/allocator.hpp"
 #include "agegender/atomic_file.hpp"
 #include "agegender/charts.hpp"
+#include "agegender/csv.hpp"
 #include "agegender/error.hpp"
 #include "agegender/metrics.hpp"
 #include "agegender/report.hpp"
 #include "agegender/threads.hpp"
-#include "eval/inference.hpp"
-#include "train/checkpoint.hpp"
-#include "train/device.hpp"
+#include "model/inference.hpp"
+#include "model/checkpoint.hpp"
+#include "model/device.hpp"
 
 namespace agegender {
 namespace fs = std::filesystem;
@@ -23,13 +24,13 @@ using nlohmann::json;
 namespace {
 
 std::string confusion_csv(const EvalMetrics& m, const std::vector<std::string>& names) {
-  std::string s = "true\\predicted";
-  for (const auto& n : names) s += "," + n;
-  s += "\n";
+  std::vector<std::string> header = {"true\\predicted"};
+  header.insert(header.end(), names.begin(), names.end());
+  std::string s = csv_line(header);
   for (size_t r = 0; r < m.confusion.size(); ++r) {
-    s += names[r];
-    for (long v : m.confusion[r]) s += "," + std::to_string(v);
-    s += "\n";
+    std::vector<std::string> row = {names[r]};
+    for (long v : m.confusion[r]) row.push_back(std::to_string(v));
+    s += csv_line(row);
   }
   return s;
 }
@@ -44,9 +45,14 @@ json read_json_or_null(const fs::path& p) {
 }  // namespace
 
 EvalResult evaluate_run(const EvalOptions& o) {
+  const int threads = resolve_threads(o.threads, "--threads");
   if (!fs::is_directory(o.run_dir)) throw UsageError("--run " + o.run_dir + ": no such run directory");
+  std::error_code ec;
+  if (!o.out_dir.empty() && fs::exists(o.out_dir, ec) && !fs::is_directory(o.out_dir, ec)) {
+    throw UsageError("--out " + o.out_dir + " exists and is not a folder (eval writes eval.json and confusion matrices into it)");
+  }
   const Split split = parse_split(o.split);
-  torch::set_num_threads(resolve_threads(o.threads));
+  torch::set_num_threads(threads);
   tune_allocator();
   const torch::Device device = pick_device(o.device, "--device");
   LoadedModel lm = load_trained_model(o.run_dir);
@@ -58,10 +64,15 @@ EvalResult evaluate_run(const EvalOptions& o) {
   const double fraction = o.data.empty() ? cfg.at("data").value("subset", 1.0) : 1.0;
   const auto idx = ds.indices(split, fraction);
   if (idx.empty()) throw UsageError("prepared dataset " + data_dir + " has no '" + o.split + "' images");
-  const SplitData data = load_split(ds, idx, lm.spec.input_size, lm.spec.in_channels == 3, lm.binning);
+  const SplitData data = load_split(ds, idx, lm.binning);
+  if (data.source_size != lm.input.source_size) {
+    spdlog::warn("{} is cached at {} px, the model was trained from {} px images: its input is resampled from {} px, "
+                 "which differs slightly from training (prepare it with --size {} for identical preprocessing)",
+                 data_dir, data.source_size, lm.input.source_size, data.source_size, lm.input.source_size);
+  }
   const double gender_weight = cfg.at("labels").at("gender_weight");
   const auto t0 = std::chrono::steady_clock::now();
-  const PredictionSet p = predict_split(*lm.model, data, o.batch_size, lm.norm, gender_weight, device);
+  const PredictionSet p = predict_split(*lm.model, data, lm.input, o.batch_size, gender_weight, device);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const EvalMetrics m = compute_metrics(p, lm.class_mean_age);
   const auto names = lm.binning.class_names();
@@ -104,7 +115,7 @@ EvalResult evaluate_run(const EvalOptions& o) {
   summary["test_age_mae"] = m.age_mae;
   const TableRow row = table_row_from_summary(summary);
   r.markdown_row = markdown_row(row);
-  r.csv_row = csv_row(row);
+  r.csv_row = csv_line(csv_row(row));
   return r;
 }
 

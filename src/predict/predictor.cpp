@@ -2,121 +2,91 @@
 
 #include <spdlog/spdlog.h>
 
-#include <atomic>
-#include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
-#include <sstream>
-#include <thread>
 
 #include "agegender/allocator.hpp"
 #include "agegender/atomic_file.hpp"
 #include "agegender/error.hpp"
 #include "agegender/image_decode.hpp"
+#include "agegender/preprocess.hpp"
 #include "agegender/threads.hpp"
 #include "predict/annotate.hpp"
 #include "predict/demographics.hpp"
-#include "predict/face_detector.hpp"
-#include "predict/inputs.hpp"
 #include "predict/result_writer.hpp"
-#include "train/checkpoint.hpp"
-#include "train/device.hpp"
+#include "vision/face_detector.hpp"
+#include "vision/face_pipeline.hpp"
+#include "model/checkpoint.hpp"
+#include "model/device.hpp"
 
 namespace agegender {
 namespace fs = std::filesystem;
 
 namespace {
 
-// One face ready for the model: its box and its size x size RGB pixels.
-struct FaceCrop {
-  cv::Rect box;
-  std::vector<uint8_t> rgb;
-};
-
-// One decoded image or video frame and the faces found in it.
-struct Item {
-  const PredictInput* input = nullptr;
-  long frame = -1;
-  cv::Mat image;  // kept only when annotating
-  std::vector<FaceCrop> faces;
-  std::string error;
-};
-
-class Predictor {
+// Faces become model input pixels on the pipeline's workers (the preprocessing contract, exactly as
+// training saw its prepared images); the model runs per chunk, rows are written in input order.
+class Predictor : public FaceConsumer {
  public:
-  Predictor(const PredictOptions& o, LoadedModel& m) : o_(o), m_(m), demo_(m.binning.class_names(), o.summary_window) {}
-  PredictReport run();
+  Predictor(const PredictOptions& o, LoadedModel& m) : o_(o), m_(m), demo_(m.binning.class_names(), o.summary_window) {
+    writer_ = std::make_unique<ResultWriter>(o.out, o.format);
+    if (!o.annotate.empty()) annotate_root_ = o.annotate;
+  }
+
+  void prepare_face(const cv::Mat& bgr, const cv::Rect& box, PipelineFace& face) const override {
+    const ModelInput& in = m_.input;
+    std::vector<uint8_t> source(static_cast<size_t>(in.source_size) * in.source_size * 3);
+    center_square_rgb(crop_face(bgr, box), in.source_size, source.data());
+    face.data.resize(static_cast<size_t>(in.channels) * in.size * in.size);
+    source_to_model(source.data(), in, face.data.data());
+  }
+
+  void consume(std::vector<PipelineItem>& items) override;
+
+  void begin_video(const PredictInput&, cv::VideoCapture& cap) override {
+    if (o_.annotate.empty()) return;
+    const double fps = cap.get(cv::CAP_PROP_FPS) > 0 ? cap.get(cv::CAP_PROP_FPS) / o_.every : 10.0;
+    const cv::Size frame_size(static_cast<int>(cap.get(cv::CAP_PROP_FRAME_WIDTH)), static_cast<int>(cap.get(cv::CAP_PROP_FRAME_HEIGHT)));
+    const std::string ext = fs::path(o_.annotate).extension().string();
+    const int fourcc = ext == ".avi" ? cv::VideoWriter::fourcc('M', 'J', 'P', 'G') : cv::VideoWriter::fourcc('m', 'p', '4', 'v');
+    video_out_ = std::make_unique<cv::VideoWriter>(o_.annotate, fourcc, fps, frame_size);
+    if (!video_out_->isOpened()) throw RuntimeError("--annotate " + o_.annotate + ": cannot create the annotated video");
+  }
+
+  void end_video() override {
+    if (video_out_) video_out_->release();
+  }
+
+  PredictReport finish(const PipelineReport& p);
 
  private:
-  void prepare_item(Item& item, const std::string& bytes, const FaceDetector& det) const;
-  void crop_faces(Item& item, const cv::Mat& bgr, const FaceDetector& det) const;
-  void infer_and_write(std::vector<Item>& items);
-  void run_stills(const std::vector<const PredictInput*>& stills);
-  void run_video(const PredictInput& in);
-  void annotate_still(const Item& item, const std::vector<PredictionRow>& rows) const;
+  void annotate_still(const PipelineItem& item, const std::vector<PredictionRow>& rows) const;
 
   const PredictOptions& o_;
   LoadedModel& m_;
-  int threads_ = 1;
-  DetectMode mode_ = DetectMode::Auto;
   std::unique_ptr<ResultWriter> writer_;
-  std::vector<std::unique_ptr<FaceDetector>> detectors_;  // one per worker: cascades are not thread-safe
   std::unique_ptr<cv::VideoWriter> video_out_;
   Demographics demo_;
   PredictReport report_;
   std::string annotate_root_;
 };
 
-std::string read_bytes(const std::string& path, std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = "cannot open file";
-    return {};
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void Predictor::crop_faces(Item& item, const cv::Mat& bgr, const FaceDetector& det) const {
-  const int size = m_.spec.input_size;
-  for (const cv::Rect& box : det.detect(bgr)) {
-    FaceCrop f{box, std::vector<uint8_t>(static_cast<size_t>(size) * size * 3)};
-    bgr_to_rgb_square(crop_face(bgr, box), size, f.rgb.data());
-    item.faces.push_back(std::move(f));
-  }
-  if (item.faces.empty()) item.error = "no face found";
-  if (!o_.annotate.empty()) item.image = bgr;
-}
-
-void Predictor::prepare_item(Item& item, const std::string& bytes, const FaceDetector& det) const {
-  cv::Mat bgr;
-  if (!decode_bgr(bytes, &bgr, &item.error)) return;
-  crop_faces(item, bgr, det);
-}
-
 // Runs the model over every face of `items` in batches, then writes their rows in order.
-void Predictor::infer_and_write(std::vector<Item>& items) {
-  std::vector<const FaceCrop*> faces;
+void Predictor::consume(std::vector<PipelineItem>& items) {
+  std::vector<const PipelineFace*> faces;
   for (const auto& it : items) {
     for (const auto& f : it.faces) faces.push_back(&f);
   }
-  const int64_t size = m_.spec.input_size, channels = m_.spec.in_channels;
+  const int64_t size = m_.input.size, channels = m_.input.channels;
   const torch::Device device = m_.model->parameters().front().device();
-  const auto mean = torch::tensor(m_.norm.mean).view({1, channels, 1, 1}).to(device);
-  const auto stdv = torch::tensor(m_.norm.std).view({1, channels, 1, 1}).to(device);
   std::vector<float> age_probs, female_probs;
   torch::NoGradGuard no_grad;
   for (size_t start = 0; start < faces.size(); start += static_cast<size_t>(o_.batch)) {
     const int64_t n = static_cast<int64_t>(std::min(faces.size() - start, static_cast<size_t>(o_.batch)));
-    auto batch = torch::empty({n, size, size, 3}, torch::kUInt8);
-    for (int64_t i = 0; i < n; ++i) std::memcpy(batch[i].data_ptr(), faces[start + i]->rgb.data(), faces[start + i]->rgb.size());
-    auto x = batch.to(device).permute({0, 3, 1, 2}).to(torch::kFloat);
-    if (channels == 1) x = rgb_to_gray(x).round();  // rounded like the uint8 training cache
-    x = (x.div(255.0) - mean) / stdv;
-    const ModelOutput out = m_.model->forward(x);
+    auto x = torch::empty({n, channels, size, size}, torch::kFloat);
+    for (int64_t i = 0; i < n; ++i) normalize_pixels(faces[start + i]->data.data(), m_.input, x[i].data_ptr<float>());
+    const ModelOutput out = m_.model->forward(x.to(device));
     if (out.age_logits.defined()) {
       const auto p = torch::softmax(out.age_logits, 1).to(torch::kCPU).contiguous();
       age_probs.insert(age_probs.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
@@ -168,105 +138,24 @@ void Predictor::infer_and_write(std::vector<Item>& items) {
   writer_->flush();  // every finished row is on disk before the next chunk starts
 }
 
-void Predictor::annotate_still(const Item& item, const std::vector<PredictionRow>& rows) const {
+void Predictor::annotate_still(const PipelineItem& item, const std::vector<PredictionRow>& rows) const {
   cv::Mat img = item.image.clone();
   draw_predictions(img, rows);
-  fs::path dst = fs::path(annotate_root_) / item.input->relative;
-  if (!is_image_path(dst.string())) dst += ".jpg";
-  fs::create_directories(dst.parent_path());
-  if (!cv::imwrite(dst.string(), img)) spdlog::warn("cannot write annotated image {}", dst.string());
+  const fs::path dst = annotated_path(annotate_root_, *item.input);
+  std::error_code ec;
+  fs::create_directories(dst.parent_path(), ec);
+  bool ok = false;
+  try {
+    ok = !ec && cv::imwrite(dst.string(), img);
+  } catch (const cv::Exception&) {  // reported below like any other failed write
+  }
+  if (!ok) spdlog::warn("cannot write annotated image {}", dst.string());
 }
 
-void Predictor::run_stills(const std::vector<const PredictInput*>& stills) {
-  const size_t chunk = static_cast<size_t>(std::max(o_.batch, 32)) * 2;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (size_t start = 0; start < stills.size(); start += chunk) {
-    std::vector<Item> items(std::min(chunk, stills.size() - start));
-    std::atomic<size_t> next{0};
-    auto worker = [&](int w) {
-      for (size_t i; (i = next.fetch_add(1)) < items.size();) {
-        items[i].input = stills[start + i];
-        const std::string bytes = read_bytes(items[i].input->path, &items[i].error);
-        if (items[i].error.empty()) prepare_item(items[i], bytes, *detectors_[static_cast<size_t>(w)]);
-      }
-    };
-    std::vector<std::thread> pool;
-    for (int w = 0; w < threads_; ++w) pool.emplace_back(worker, w);
-    for (auto& t : pool) t.join();
-    for (const auto& it : items) report_.read_ok += it.error.empty() || it.error == "no face found";
-    infer_and_write(items);
-    const size_t done = start + items.size();
-    if (!o_.quiet) {
-      const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      spdlog::info("Predict: [{}/{}]  {:.1f} img/s", done, stills.size(), done / std::max(el, 1e-9));
-    }
-  }
-}
-
-void Predictor::run_video(const PredictInput& in) {
-  // FFmpeg first: the GStreamer backend prints assertion noise for files it cannot open.
-  cv::VideoCapture cap(in.path, cv::CAP_FFMPEG);
-  if (!cap.isOpened()) cap.open(in.path, cv::CAP_ANY);
-  if (!cap.isOpened()) {
-    writer_->write({in.path, -1, 0, 0, 0, 0, 0, "", 0, 0, "", 0, "cannot open video"});
-    writer_->flush();
-    ++report_.errors;
-    return;
-  }
-  if (!o_.annotate.empty()) {
-    const double fps = cap.get(cv::CAP_PROP_FPS) > 0 ? cap.get(cv::CAP_PROP_FPS) / o_.every : 10.0;
-    const cv::Size frame_size(static_cast<int>(cap.get(cv::CAP_PROP_FRAME_WIDTH)), static_cast<int>(cap.get(cv::CAP_PROP_FRAME_HEIGHT)));
-    const std::string ext = fs::path(o_.annotate).extension().string();
-    const int fourcc = ext == ".avi" ? cv::VideoWriter::fourcc('M', 'J', 'P', 'G') : cv::VideoWriter::fourcc('m', 'p', '4', 'v');
-    video_out_ = std::make_unique<cv::VideoWriter>(o_.annotate, fourcc, fps, frame_size);
-    if (!video_out_->isOpened()) throw RuntimeError("--annotate " + o_.annotate + ": cannot create the annotated video");
-  }
-  const FaceDetector& det = *detectors_.back();  // the video path runs on this thread only
-  constexpr size_t kFramesPerChunk = 16;
-  std::vector<Item> items;
-  cv::Mat frame;
-  for (long index = 0; cap.read(frame); ++index) {
-    if (index % o_.every != 0) continue;
-    Item item;
-    item.input = &in;
-    item.frame = index;
-    crop_faces(item, frame, det);
-    if (!o_.annotate.empty()) item.image = frame.clone();
-    ++report_.read_ok;
-    ++report_.inputs;  // frames count as inputs for images/s
-    items.push_back(std::move(item));
-    if (items.size() == kFramesPerChunk) {
-      infer_and_write(items);
-      items.clear();
-    }
-  }
-  if (!items.empty()) infer_and_write(items);
-  if (video_out_) video_out_->release();
-}
-
-PredictReport Predictor::run() {
-  threads_ = resolve_threads(o_.threads);
-  mode_ = parse_detect_mode(o_.detect);
-  if (o_.batch < 1) throw UsageError("--batch must be >= 1");
-  if (o_.every < 1) throw UsageError("--every must be >= 1");
-  const std::vector<PredictInput> inputs = list_predict_inputs(o_.input);
-  std::vector<const PredictInput*> stills, videos;
-  for (const auto& in : inputs) (in.video ? videos : stills).push_back(&in);
-  if (!o_.annotate.empty() && !videos.empty() && (videos.size() > 1 || !stills.empty())) {
-    throw UsageError("--annotate FILE works for one video input; annotate folders of images into a directory");
-  }
-  for (int w = 0; w < threads_; ++w) detectors_.push_back(std::make_unique<FaceDetector>(mode_, o_.cascade, false));
-  if (!videos.empty()) detectors_.push_back(std::make_unique<FaceDetector>(mode_, o_.cascade, /*scenes_only=*/true));
-  if (!o_.annotate.empty() && videos.empty()) {
-    annotate_root_ = o_.annotate;
-    fs::create_directories(annotate_root_);
-  }
-  writer_ = std::make_unique<ResultWriter>(o_.out, o_.format);
-  const auto t0 = std::chrono::steady_clock::now();
-  report_.inputs = stills.size();
-  run_stills(stills);
-  for (const auto* v : videos) run_video(*v);
-  report_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+PredictReport Predictor::finish(const PipelineReport& p) {
+  report_.inputs = p.inputs;
+  report_.read_ok = p.read_ok;
+  report_.seconds = p.seconds;
   report_.summary = demo_.to_json();
   report_.summary_table = demo_.table();
   if (o_.summary) {
@@ -274,21 +163,38 @@ PredictReport Predictor::run() {
     if (path.empty() && !o_.out.empty() && o_.out != "-") path = o_.out + ".summary.json";
     if (!path.empty()) write_file_atomic(path, report_.summary.dump(2) + "\n");
   }
-  if (report_.read_ok == 0) {
-    throw RuntimeError("no input could be read (" + std::to_string(report_.inputs) + " tried; see the error column)");
-  }
+  throw_if_nothing_read(p);
   return report_;
 }
 
 }  // namespace
 
 PredictReport run_predict(const PredictOptions& o) {
+  // Every usage check before the model loads or anything is written.
+  const int threads = resolve_threads(o.threads, "--threads");
+  check_max_pixels(o.max_pixels);
+  if (o.batch < 1) throw UsageError("--batch must be >= 1");
+  if (o.every < 1) throw UsageError("--every must be >= 1");
+  const std::vector<PredictInput> inputs = list_predict_inputs(o.input);
+  check_annotate_target(o.annotate, o.input, inputs);
   tune_allocator();
-  torch::set_num_threads(resolve_threads(o.threads));
+  torch::set_num_threads(threads);
   const torch::Device device = pick_device(o.device, "--device");
   LoadedModel model = load_trained_model(o.model);
   model.model->to(device);
-  return Predictor(o, model).run();
+  Predictor predictor(o, model);
+  FacePipelineOptions po;
+  po.inputs = &inputs;
+  po.detect = o.detect;
+  po.cascade = o.cascade;
+  po.every = o.every;
+  po.threads = threads;
+  po.max_pixels = o.max_pixels;
+  po.keep_images = !o.annotate.empty();
+  po.quiet = o.quiet;
+  const bool any_video = std::any_of(inputs.begin(), inputs.end(), [](const PredictInput& in) { return in.video; });
+  if (!o.annotate.empty() && !any_video) fs::create_directories(o.annotate);  // a folder of annotated images
+  return predictor.finish(run_face_pipeline(po, predictor));
 }
 
 }  // namespace agegender

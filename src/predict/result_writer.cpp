@@ -4,7 +4,9 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "agegender/csv.hpp"
 #include "agegender/error.hpp"
+#include "agegender/face_location.hpp"
 
 namespace agegender {
 namespace {
@@ -15,47 +17,21 @@ std::string fixed(double v, int digits) {
 }
 }  // namespace
 
-ResultWriter::ResultWriter(const std::string& path, const std::string& format) : path_(path) {
-  if (format != "csv" && format != "jsonl") throw UsageError("--format " + format + ": expected csv or jsonl");
-  jsonl_ = format == "jsonl";
-  if (path.empty() || path == "-") {
-    f_ = stdout;
-  } else {
-    f_ = std::fopen(path.c_str(), "w");
-    if (!f_) throw RuntimeError("cannot create " + path + ": " + std::strerror(errno));
-    owned_ = true;
-  }
-  if (!jsonl_) std::fprintf(f_, "%s\n", kColumns);
-}
-
-ResultWriter::~ResultWriter() {
-  if (owned_) std::fclose(f_);
-}
-
-std::string ResultWriter::csv_escape(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
+ResultWriter::ResultWriter(const std::string& path, const std::string& format)
+    : jsonl_(format == "jsonl"), file_((format == "csv" || format == "jsonl") ? path : throw UsageError("--format " + format + ": expected csv or jsonl")) {
+  if (!jsonl_) file_.write(std::string(kColumns) + "\n");
 }
 
 std::string ResultWriter::csv_line(const PredictionRow& r) {
   const bool ok = r.error.empty();
-  return csv_escape(r.file) + "," + (r.frame >= 0 ? std::to_string(r.frame) : "") + "," + std::to_string(r.face) + "," +
-         std::to_string(r.x) + "," + std::to_string(r.y) + "," + std::to_string(r.w) + "," + std::to_string(r.h) + "," +
-         (ok ? csv_escape(r.age_group) : "") + "," + (ok ? fixed(r.age_prob, 4) : "") + "," + (ok ? fixed(r.age, 1) : "") +
-         "," + (ok ? r.gender : "") + "," + (ok ? fixed(r.gender_prob, 4) : "") + "," + csv_escape(r.error) + "\n";
+  std::vector<std::string> f = FaceLocation{r.file, r.frame, r.face, r.x, r.y, r.w, r.h}.csv_fields();
+  f.insert(f.end(), {ok ? r.age_group : "", ok ? fixed(r.age_prob, 4) : "", ok ? fixed(r.age, 1) : "", ok ? r.gender : "",
+                     ok ? fixed(r.gender_prob, 4) : "", r.error});
+  return agegender::csv_line(f);
 }
 
 std::string ResultWriter::json_line(const PredictionRow& r) {
-  nlohmann::ordered_json j;
-  j["file"] = r.file;
-  j["frame"] = r.frame >= 0 ? nlohmann::ordered_json(r.frame) : nlohmann::ordered_json(nullptr);
-  j["face"] = r.face;
-  j["x"] = r.x;
-  j["y"] = r.y;
-  j["w"] = r.w;
-  j["h"] = r.h;
+  nlohmann::ordered_json j = FaceLocation{r.file, r.frame, r.face, r.x, r.y, r.w, r.h}.json();
   const bool ok = r.error.empty();
   j["age_group"] = ok ? nlohmann::ordered_json(r.age_group) : nullptr;
   j["age_prob"] = ok ? nlohmann::ordered_json(r.age_prob) : nullptr;
@@ -66,13 +42,8 @@ std::string ResultWriter::json_line(const PredictionRow& r) {
   return j.dump() + "\n";
 }
 
-void ResultWriter::write(const PredictionRow& r) {
-  const std::string line = jsonl_ ? json_line(r) : csv_line(r);
-  if (std::fwrite(line.data(), 1, line.size(), f_) != line.size()) {
-    throw RuntimeError("cannot write results to " + (owned_ ? path_ : std::string("stdout")));
-  }
-}
+void ResultWriter::write(const PredictionRow& r) { file_.write(jsonl_ ? json_line(r) : csv_line(r)); }
 
-void ResultWriter::flush() { std::fflush(f_); }
+void ResultWriter::flush() { file_.flush(); }
 
 }  // namespace agegender

@@ -1,7 +1,8 @@
 #pragma once
 // Streams prediction rows as CSV or JSON Lines, flushing as they finish so a killed run keeps them.
-#include <cstdio>
 #include <string>
+
+#include "agegender/row_file.hpp"
 
 namespace agegender {
 
@@ -22,20 +23,15 @@ class ResultWriter {
   static constexpr const char* kColumns = "file,frame,face,x,y,w,h,age_group,age_prob,age,gender,gender_prob,error";
   /// path "" or "-" = stdout. Throws UsageError for an unknown format, RuntimeError if the file can't be created.
   ResultWriter(const std::string& path, const std::string& format);
-  ~ResultWriter();
-  ResultWriter(const ResultWriter&) = delete;
-  ResultWriter& operator=(const ResultWriter&) = delete;
   void write(const PredictionRow& row);
   void flush();
 
-  static std::string csv_escape(const std::string& s);
   static std::string csv_line(const PredictionRow& r);
   static std::string json_line(const PredictionRow& r);
 
  private:
-  std::FILE* f_ = nullptr;
-  bool owned_ = false, jsonl_ = false;
-  std::string path_;
+  bool jsonl_ = false;
+  RowFile file_;
 };
 
 }  // namespace agegender

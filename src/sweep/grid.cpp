@@ -2,6 +2,7 @@
 #include <cstring>
 #include <set>
 
+#include "agegender/config.hpp"
 #include "agegender/error.hpp"
 #include "agegender/sweep.hpp"
 
@@ -26,6 +27,10 @@ SweepPoint make_point(const std::vector<std::pair<std::string, json>>& assignmen
     p.name += (p.name.empty() ? "" : "_") + sanitize((ambiguous.count(leaf) ? key : leaf) + "=" + value_text(value));
   }
   if (p.name.empty()) p.name = "base";
+  // A file name holds at most 255 bytes, and the point's name also gets "-2" (run dir collisions) and
+  // ".log": a long one keeps a readable prefix and a hash of the whole, so it stays unique and stable.
+  constexpr size_t kMaxName = 200;
+  if (p.name.size() > kMaxName) p.name = p.name.substr(0, kMaxName - 17) + "~" + fnv1a64_hex(p.name);
   return p;
 }
 

@@ -12,6 +12,7 @@
 #include "agegender/atomic_file.hpp"
 #include "agegender/error.hpp"
 #include "agegender/process.hpp"
+#include "sweep/fs_guard.hpp"
 
 namespace agegender {
 namespace fs = std::filesystem;
@@ -169,7 +170,9 @@ SlurmScripts slurm_scripts(const SweepPlan& plan, const SweepOptions& o, const s
   return s;
 }
 
-SlurmSubmission submit_slurm_sweep(const SweepOptions& o) {
+namespace {
+
+SlurmSubmission submit(const SweepOptions& o) {
   validate_slurm_options(o.slurm);
   SweepPlan plan = plan_sweep(o);
   const std::string workdir = fs::current_path().string();
@@ -239,6 +242,12 @@ SlurmSubmission submit_slurm_sweep(const SweepOptions& o) {
     r.table_md.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   return r;
+}
+
+}  // namespace
+
+SlurmSubmission submit_slurm_sweep(const SweepOptions& o) {
+  return filesystem_errors_as_runtime("sweep --slurm", [&] { return submit(o); });
 }
 
 }  // namespace agegender

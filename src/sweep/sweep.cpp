@@ -4,13 +4,16 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "agegender/config.hpp"
+#include "agegender/dir_lock.hpp"
 #include "agegender/error.hpp"
 #include "agegender/process.hpp"
 #include "agegender/sweep.hpp"
 #include "agegender/threads.hpp"
+#include "sweep/fs_guard.hpp"
 
 namespace agegender {
 namespace fs = std::filesystem;
@@ -33,12 +36,17 @@ const char* status_label(PointStatus s) {
   return "?";
 }
 
-SweepPlan plan_sweep(const SweepOptions& o) {
+namespace {
+
+SweepPlan make_plan(const SweepOptions& o) {
   if (o.jobs < 0) throw UsageError("--jobs must be >= 1");
   std::ifstream in(o.grid);
-  if (!in) throw UsageError("--grid " + o.grid + ": file not found");
-  nlohmann::ordered_json grid = nlohmann::ordered_json::parse(in, nullptr, false);
-  if (grid.is_discarded()) throw UsageError("--grid " + o.grid + ": not valid JSON");
+  if (!in || fs::is_directory(o.grid)) throw UsageError("--grid " + o.grid + ": file not found");
+  std::stringstream text;
+  text << in.rdbuf();
+  check_json_depth(text.str(), "--grid " + o.grid);
+  nlohmann::ordered_json grid = nlohmann::ordered_json::parse(text.str(), nullptr, false);
+  if (grid.is_discarded()) throw UsageError("--grid " + o.grid + ": not valid JSON (or a number out of range)");
   const std::vector<SweepPoint> points = expand_grid(grid);
 
   SweepPlan plan;
@@ -61,8 +69,8 @@ SweepPlan plan_sweep(const SweepOptions& o) {
   return plan;
 }
 
-SweepResult run_sweep(const SweepOptions& o) {
-  const SweepPlan plan = plan_sweep(o);
+SweepResult run_here(const SweepOptions& o) {
+  const SweepPlan plan = make_plan(o);
   const int jobs_at_once = o.jobs > 0 ? o.jobs : 1;
   SweepResult r;
   r.dir = plan.dir;
@@ -98,33 +106,39 @@ SweepResult run_sweep(const SweepOptions& o) {
   if (o.dry_run) return r;
 
   fs::create_directories(fs::path(plan.dir) / "logs");
-  std::atomic<size_t> next{0};
+  // One sweep at a time per directory: a second identical command would train the same points twice.
+  const DirLock lock(plan.dir, "sweep");
   std::atomic<size_t> failed{0};
   std::mutex log_mu;
-  auto worker = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < jobs.size();) {
-      const Job& j = jobs[i];
-      const PlannedPoint& p = *j.point;
-      if (p.status == PointStatus::Done) continue;
-      // A point that died before finishing its first epoch has nothing to resume: start it again.
-      if (p.status == PointStatus::Fresh && fs::exists(p.dir)) fs::remove_all(p.dir);
-      const std::string log = (fs::path(plan.dir) / "logs" / (p.point.name + ".log")).string();
-      if (!o.quiet) {
-        std::lock_guard<std::mutex> lock(log_mu);
-        spdlog::info("Sweep {}: {} ({}), log {}", plan.name, p.point.name, status_label(p.status), log);
-      }
-      int rc = j.train.empty() ? 0 : run_process(j.train, log);
-      if (rc == 0) rc = run_process(j.eval, log);
-      if (rc != 0) {
+  parallel_for(jobs.size(), jobs_at_once, [&](size_t i, int) {
+    const Job& j = jobs[i];
+    const PlannedPoint& p = *j.point;
+    if (p.status == PointStatus::Done) return;
+    const std::string log = (fs::path(plan.dir) / "logs" / (p.point.name + ".log")).string();
+    // A point that died before finishing its first epoch has nothing to resume: start it again, unless a
+    // trainer left behind by an earlier, killed sweep still writes it.
+    if (p.status == PointStatus::Fresh && fs::exists(p.dir)) {
+      const std::string holder = dir_lock_holder(p.dir);
+      if (!holder.empty()) {
         ++failed;
         std::lock_guard<std::mutex> lock(log_mu);
-        spdlog::error("Sweep {}: point {} failed (exit {}); see {}", plan.name, p.point.name, rc, log);
+        spdlog::error("Sweep {}: point {} is still being trained by {}; not restarting it", plan.name, p.point.name, holder);
+        return;
       }
+      fs::remove_all(p.dir);
     }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 0; t < jobs_at_once; ++t) pool.emplace_back(worker);
-  for (auto& t : pool) t.join();
+    if (!o.quiet) {
+      std::lock_guard<std::mutex> lock(log_mu);
+      spdlog::info("Sweep {}: {} ({}), log {}", plan.name, p.point.name, status_label(p.status), log);
+    }
+    int rc = j.train.empty() ? 0 : run_process(j.train, log);
+    if (rc == 0) rc = run_process(j.eval, log);
+    if (rc != 0) {
+      ++failed;
+      std::lock_guard<std::mutex> lock(log_mu);
+      spdlog::error("Sweep {}: point {} failed (exit {}); see {}", plan.name, p.point.name, rc, log);
+    }
+  });
   r.failed = failed;
   std::vector<std::string> dirs;
   for (const auto& p : plan.points) {
@@ -132,6 +146,16 @@ SweepResult run_sweep(const SweepOptions& o) {
   }
   if (!dirs.empty()) r.table_md = build_table(dirs, plan.dir);
   return r;
+}
+
+}  // namespace
+
+SweepPlan plan_sweep(const SweepOptions& o) {
+  return filesystem_errors_as_runtime("sweep", [&] { return make_plan(o); });
+}
+
+SweepResult run_sweep(const SweepOptions& o) {
+  return filesystem_errors_as_runtime("sweep", [&] { return run_here(o); });
 }
 
 }  // namespace agegender

@@ -1,11 +1,14 @@
 #include "train/metrics_log.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "agegender/atomic_file.hpp"
 #include "agegender/charts.hpp"
+#include "agegender/csv.hpp"
 #include "agegender/error.hpp"
 
 namespace agegender {
@@ -17,26 +20,36 @@ nlohmann::json EpochMetrics::to_json() const {
 }
 
 EpochMetrics EpochMetrics::from_json(const nlohmann::json& j) {
+  // null is how JSON writes a NaN (no val split): read it back as NaN.
+  const auto num = [&j](const char* key) {
+    const auto it = j.find(key);
+    return it == j.end() ? 0.0 : it->is_null() ? NAN : it->get<double>();
+  };
   EpochMetrics m;
   m.epoch = j.value("epoch", 0);
-  m.train_loss = j.value("train_loss", 0.0);
-  m.train_acc = j.value("train_acc", 0.0);
-  m.val_loss = j.value("val_loss", 0.0);
-  m.val_acc = j.value("val_acc", 0.0);
-  m.val_gender_acc = j.value("val_gender_acc", 0.0);
-  m.lr = j.value("lr", 0.0);
-  m.seconds = j.value("seconds", 0.0);
-  m.images_per_s = j.value("images_per_s", 0.0);
+  m.train_loss = num("train_loss");
+  m.train_acc = num("train_acc");
+  m.val_loss = num("val_loss");
+  m.val_acc = num("val_acc");
+  m.val_gender_acc = num("val_gender_acc");
+  m.lr = num("lr");
+  m.seconds = num("seconds");
+  m.images_per_s = num("images_per_s");
   return m;
 }
 
 namespace {
 
 std::string csv_line(const EpochMetrics& m) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6g,%.2f,%.1f\n", m.epoch, m.train_loss, m.train_acc,
-                m.val_loss, m.val_acc, m.val_gender_acc, m.lr, m.seconds, m.images_per_s);
-  return buf;
+  const auto f = [](const char* format, double v) {
+    if (!std::isfinite(v)) return std::string();  // absent (no val split): an empty field, not "nan" or 0
+    char buf[64];
+    std::snprintf(buf, sizeof buf, format, v);
+    return std::string(buf);
+  };
+  return agegender::csv_line({std::to_string(m.epoch), f("%.6f", m.train_loss), f("%.6f", m.train_acc),
+                              f("%.6f", m.val_loss), f("%.6f", m.val_acc), f("%.6f", m.val_gender_acc), f("%.6g", m.lr),
+                              f("%.2f", m.seconds), f("%.1f", m.images_per_s)});
 }
 
 EpochMetrics parse_line(const std::string& line, const std::string& where) {
@@ -44,6 +57,10 @@ EpochMetrics parse_line(const std::string& line, const std::string& where) {
   std::string f;
   std::vector<double> v;
   while (std::getline(ss, f, ',')) {
+    if (f.empty()) {
+      v.push_back(NAN);
+      continue;
+    }
     try {
       v.push_back(std::stod(f));
     } catch (const std::exception&) {
@@ -91,6 +108,12 @@ void MetricsLog::write_curves(const std::string& png_path) const {
     vl.y.push_back(m.val_loss);
     ta.y.push_back(m.train_acc);
     va.y.push_back(m.val_acc);
+  }
+  // Without a val split the val series are all NaN: draw train alone.
+  const bool has_val = std::any_of(vl.y.begin(), vl.y.end(), [](double v) { return std::isfinite(v); });
+  if (!has_val) {
+    write_line_chart(png_path, {{"Loss", {tl}}, {"Accuracy", {ta}}}, "epoch");
+    return;
   }
   write_line_chart(png_path, {{"Loss", {tl, vl}}, {"Accuracy", {ta, va}}}, "epoch");
 }

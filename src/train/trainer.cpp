@@ -14,16 +14,18 @@
 #include "agegender/atomic_file.hpp"
 #include "agegender/charts.hpp"
 #include "agegender/config.hpp"
+#include "agegender/dir_lock.hpp"
 #include "agegender/error.hpp"
 #include "agegender/progress.hpp"
 #include "agegender/tb_writer.hpp"
 #include "agegender/threads.hpp"
 #include "agegender/version.hpp"
-#include "eval/inference.hpp"
-#include "models/weights.hpp"
-#include "train/checkpoint.hpp"
-#include "train/device.hpp"
+#include "model/inference.hpp"
+#include "model/weights.hpp"
+#include "model/checkpoint.hpp"
+#include "model/device.hpp"
 #include "train/metrics_log.hpp"
+#include "train/selection.hpp"
 
 namespace agegender {
 namespace fs = std::filesystem;
@@ -34,6 +36,9 @@ namespace {
 constexpr const char* kConfigFile = "config.json";
 constexpr const char* kSummaryFile = "summary.json";
 constexpr const char* kCurvesFile = "curves.png";
+
+// A metric the run does not have (no val or test split) is null, not 0, in summary.json.
+json or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -104,10 +109,25 @@ json read_run_config(const std::string& run_dir) {
   const fs::path p = fs::path(run_dir) / kConfigFile;
   std::ifstream in(p);
   if (!in) throw UsageError("--resume " + run_dir + ": no " + kConfigFile + " (not a run directory)");
-  json j = json::parse(in, nullptr, false);
-  if (j.is_discarded()) throw UsageError(p.string() + " is not valid JSON");
+  std::stringstream text;
+  text << in.rdbuf();
+  check_json_depth(text.str(), p.string());
+  json j = json::parse(text.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw UsageError(p.string() + " is not valid JSON (a JSON object)");
   j.erase("provenance");
   return j;
+}
+
+// "'key' (before -> after)" for every key that differs and that a resumed run may not change.
+std::vector<std::string> frozen_changes(const json& before, const json& after) {
+  std::vector<std::string> out;
+  for (const auto& key : config_keys()) {
+    if (resume_may_change(key)) continue;
+    const json::json_pointer ptr("/" + std::regex_replace(key, std::regex("\\."), "/"));
+    const json a = before.contains(ptr) ? before[ptr] : json(), b = after.contains(ptr) ? after[ptr] : json();
+    if (a != b) out.push_back("'" + key + "' (" + a.dump() + " -> " + b.dump() + ")");
+  }
+  return out;
 }
 
 json resume_config(const TrainRequest& req) {
@@ -115,17 +135,31 @@ json resume_config(const TrainRequest& req) {
   json changed = tree;
   for (const auto& o : req.resume_overrides) apply_override(changed, o);
   parse_config(changed);
-  for (const auto& key : config_keys()) {
-    if (key == "train.threads" || key == "train.device" || key == "train.log_interval") continue;
-    const json::json_pointer ptr("/" + std::regex_replace(key, std::regex("\\."), "/"));
-    const json before = tree.contains(ptr) ? tree[ptr] : json(), after = changed.contains(ptr) ? changed[ptr] : json();
-    if (before != after) {
-      throw UsageError("--resume keeps the run's own config; '" + key + "' cannot change (" + before.dump() + " -> " +
-                       after.dump() + "). Start a new run with --init-from " + req.resume_dir +
-                       "/last.safetensors to fine-tune with other settings.");
-    }
+  const auto diff = frozen_changes(tree, changed);
+  if (!diff.empty()) {
+    throw UsageError("--resume keeps the run's own config; " + diff.front() + " cannot change. Start a new run with --init-from " +
+                     req.resume_dir + "/last.safetensors to fine-tune with other settings.");
   }
   return changed;
+}
+
+// config.json is the run's frozen config: a hand edit after the run started (lr changed, say) would be
+// half honoured on resume. The checkpoint's hash of it catches that.
+void check_frozen_config(const json& checkpoint_meta, const json& tree, const std::string& run_dir) {
+  const auto it = checkpoint_meta.find("config_hash");
+  if (it == checkpoint_meta.end()) {
+    spdlog::warn("--resume {}: {} predates config hashes; cannot check that {} is unchanged since the run started", run_dir,
+                 kLastCheckpoint, kConfigFile);
+    return;
+  }
+  if (*it == config_hash(tree)) return;
+  std::string changed;
+  for (const auto& c : frozen_changes(checkpoint_meta.value("config", json::object()), tree)) {
+    changed += (changed.empty() ? "" : ", ") + c;
+  }
+  throw UsageError("--resume " + run_dir + ": " + kConfigFile + " no longer matches the config the run was trained with" +
+                   (changed.empty() ? "" : " (" + changed + ")") + "; restore it, or start a new run with --init-from " +
+                   run_dir + "/" + kLastCheckpoint + " to continue with other settings");
 }
 
 std::vector<double> class_mean_ages(const SplitData& train, int k, const AgeBinning& b) {
@@ -169,13 +203,14 @@ class Trainer {
   SplitData train_, val_, test_;
   std::vector<double> class_mean_age_;
   ModelSpec spec_;
-  Normalization norm_;
+  ModelInput input_;
   FaceNet model_{nullptr};
   std::unique_ptr<torch::optim::Optimizer> opt_;
   TrainState state_;
   std::string run_dir_;
   std::unique_ptr<TensorBoardWriter> tb_;
   std::unique_ptr<MetricsLog> log_;
+  std::unique_ptr<DirLock> lock_;  // held from before the first write to the run directory until the end
 };
 
 void Trainer::setup_data() {
@@ -188,10 +223,16 @@ void Trainer::setup_data() {
   binning_ = cfg_.labels.age_bins == "custom" ? AgeBinning(cfg_.labels.custom_edges, "custom")
                                                : AgeBinning::by_name(cfg_.labels.age_bins, train_ages, cfg_.labels.balanced_classes);
   const auto t0 = std::chrono::steady_clock::now();
-  train_ = load_split(ds_, train_idx, cfg_.data.size, cfg_.data.color, binning_);
-  val_ = load_split(ds_, val_idx, cfg_.data.size, cfg_.data.color, binning_);
-  test_ = load_split(ds_, test_idx, cfg_.data.size, cfg_.data.color, binning_);
+  train_ = load_split(ds_, train_idx, binning_);
+  val_ = load_split(ds_, val_idx, binning_);
+  test_ = load_split(ds_, test_idx, binning_);
   class_mean_age_ = class_mean_ages(train_, binning_.num_classes(), binning_);
+  if (val_.size() == 0) {
+    spdlog::warn("{} has no val split: best-epoch selection and early stopping use the training loss", cfg_.data.prepared);
+  }
+  if (test_.size() == 0) {
+    spdlog::warn("{} has no test split: no test metrics (summary.json test_* = null)", cfg_.data.prepared);
+  }
   if (!req_.quiet) {
     spdlog::info("Data: {} train / {} val / {} test images at {}px {} from {} ({:.1f} s); age bins {}: {}", train_.size(),
                  val_.size(), test_.size(), cfg_.data.size, cfg_.data.color ? "color" : "gray", cfg_.data.prepared,
@@ -210,11 +251,14 @@ void Trainer::setup_model() {
   spec_.trainable_conv_layers = cfg_.model.trainable_conv_layers;
   torch::manual_seed(cfg_.train.seed);  // weight initialisation
   model_ = build_model(spec_);
-  norm_ = Normalization::plain(spec_.in_channels);
+  input_.size = spec_.input_size;
+  input_.channels = spec_.in_channels;
+  input_.source_size = train_.source_size;
+  input_.norm = Normalization::plain(spec_.in_channels);
   if (!cfg_.model.pretrained.empty()) {
     const StFile w = read_safetensors(cfg_.model.pretrained);
     const auto r = load_module_tensors(*model_, w, cfg_.model.pretrained, /*strict=*/true, "features.");
-    norm_ = Normalization::imagenet(spec_.in_channels);
+    input_.norm = Normalization::imagenet(spec_.in_channels);
     spdlog::info("Pretrained: {} tensors from {}{}", r.loaded, cfg_.model.pretrained,
                  r.ignored.empty() ? "" : fmt::format(" ({} classifier/head tensors skipped)", r.ignored.size()));
   }
@@ -225,7 +269,8 @@ void Trainer::setup_model() {
     auto meta = w.metadata.find("agegender");
     if (meta != w.metadata.end()) {
       const json m = json::parse(meta->second);
-      norm_ = {m.at("normalization").at("mean").get<std::vector<float>>(), m.at("normalization").at("std").get<std::vector<float>>()};
+      input_.norm = {m.at("normalization").at("mean").get<std::vector<float>>(), m.at("normalization").at("std").get<std::vector<float>>()};
+      input_.validate(path);
     }
     spdlog::info("Initialised from {}", path);
   }
@@ -237,7 +282,7 @@ void Trainer::setup_model() {
 EpochMetrics Trainer::train_epoch(int epoch) {
   torch::manual_seed(cfg_.train.seed * 1000003ULL + static_cast<uint64_t>(epoch));  // dropout: same per epoch on resume
   model_->train();
-  BatchLoader loader(train_, cfg_.train.batch_size, /*shuffle=*/true, &cfg_.train.augment, cfg_.train.seed, epoch, norm_);
+  BatchLoader loader(train_, input_, cfg_.train.batch_size, /*shuffle=*/true, &cfg_.train.augment, cfg_.train.seed, epoch);
   const auto t0 = std::chrono::steady_clock::now();
   double loss_sum = 0;
   long n = 0, correct = 0, gender_correct = 0;
@@ -275,8 +320,10 @@ EpochMetrics Trainer::train_epoch(int epoch) {
 json Trainer::checkpoint_meta() const {
   json cfg = tree_;
   return {{"format_version", 1}, {"model", spec_json(spec_)}, {"binning", binning_json(binning_)},
-          {"normalization", {{"mean", norm_.mean}, {"std", norm_.std}}}, {"class_mean_age", class_mean_age_},
-          {"state", state_.to_json()}, {"config", cfg}, {"agegender_version", version()}};
+          {"input", input_.to_json()}, {"normalization", {{"mean", input_.norm.mean}, {"std", input_.norm.std}}},
+          {"class_mean_age", class_mean_age_},
+          {"state", state_.to_json()}, {"config", cfg}, {"config_hash", config_hash(tree_)},
+          {"agegender_version", version()}};
 }
 
 void Trainer::end_epoch(EpochMetrics m) {
@@ -287,31 +334,39 @@ void Trainer::end_epoch(EpochMetrics m) {
   const auto t_val = std::chrono::steady_clock::now();
   const bool has_val = val_.size() > 0;
   if (has_val) {
-    const PredictionSet p = predict_split(*model_, val_, std::max(cfg_.train.batch_size, 256), norm_, cfg_.labels.gender_weight, device_);
+    const PredictionSet p = predict_split(*model_, val_, input_, std::max(cfg_.train.batch_size, 256), cfg_.labels.gender_weight, device_);
     const EvalMetrics v = compute_metrics(p, class_mean_age_);
     m.val_loss = v.loss;
     m.val_acc = cfg_.labels.age ? v.accuracy : v.gender_accuracy;
     m.val_gender_acc = v.gender_accuracy;
   } else {
-    m.val_loss = m.train_loss;  // no val split: select and stop on the training loss
+    m.val_loss = m.val_acc = m.val_gender_acc = NAN;  // absent, not zero: metrics.csv and summary.json leave them empty
   }
+  // Without a val split, best epoch and early stopping go by the training loss (said once in setup_data).
+  const double selection_loss = has_val ? m.val_loss : m.train_loss;
   state_.epoch = m.epoch;
   state_.seconds += m.seconds + seconds_since(t_val);
-  const bool improved = m.val_loss < state_.best_val_loss - cfg_.train.min_delta;
+  const EpochVerdict verdict = judge_epoch(selection_loss, state_.best_val_loss, cfg_.train.min_delta, state_.best_epoch > 0);
+  const bool improved = verdict.improved;
+  if (!std::isfinite(selection_loss)) {
+    spdlog::warn("Epoch {}: {} is {}; counted as not improved", m.epoch, has_val ? "val_loss" : "train_loss", selection_loss);
+  }
   if (improved) {
-    state_.best_val_loss = m.val_loss;
-    state_.best_epoch = m.epoch;
+    state_.best_val_loss = selection_loss;
     state_.bad_epochs = 0;
-    state_.best_metrics = m;
   } else {
     ++state_.bad_epochs;
+  }
+  if (verdict.save_best) {
+    state_.best_epoch = m.epoch;
+    state_.best_metrics = m;
   }
   // Learning rate for the next epoch.
   if (cfg_.train.schedule == "cosine") {
     state_.lr = 0.5 * cfg_.train.lr * (1 + std::cos(M_PI * m.epoch / cfg_.train.epochs));
   } else if (cfg_.train.schedule == "plateau") {
-    if (m.val_loss < state_.plateau_best - 1e-12) {
-      state_.plateau_best = m.val_loss;
+    if (selection_loss < state_.plateau_best - 1e-12) {
+      state_.plateau_best = selection_loss;
       state_.plateau_bad = 0;
     } else if (++state_.plateau_bad > cfg_.train.plateau_patience) {
       state_.lr *= cfg_.train.plateau_factor;
@@ -319,7 +374,7 @@ void Trainer::end_epoch(EpochMetrics m) {
     }
   }
   set_lr(*opt_, state_.lr);
-  if (improved) save_checkpoint((fs::path(run_dir_) / kBestCheckpoint).string(), *model_, nullptr, checkpoint_meta());
+  if (verdict.save_best) save_checkpoint((fs::path(run_dir_) / kBestCheckpoint).string(), *model_, nullptr, checkpoint_meta());
   save_checkpoint((fs::path(run_dir_) / kLastCheckpoint).string(), *model_, opt_.get(), checkpoint_meta());
   log_->append(m);
   tb_->add_scalar("train/loss", static_cast<float>(m.train_loss), m.epoch);
@@ -334,10 +389,11 @@ void Trainer::end_epoch(EpochMetrics m) {
   tb_->flush();
   if (charts_available()) log_->write_curves((fs::path(run_dir_) / kCurvesFile).string());
   if (!req_.quiet) {
-    spdlog::info("Epoch {}/{}  train_loss {:.4f} train_acc {:.4f} | val_loss {:.4f} val_acc {:.4f} val_gender_acc {:.4f} | "
-                 "{:.1f} s {:.1f} img/s{}",
-                 m.epoch, cfg_.train.epochs, m.train_loss, m.train_acc, m.val_loss, m.val_acc, m.val_gender_acc, m.seconds,
-                 m.images_per_s, improved ? "  *best" : "");
+    const std::string val = has_val ? fmt::format("val_loss {:.4f} val_acc {:.4f} val_gender_acc {:.4f}", m.val_loss,
+                                                  m.val_acc, m.val_gender_acc)
+                                    : "no val split";
+    spdlog::info("Epoch {}/{}  train_loss {:.4f} train_acc {:.4f} | {} | {:.1f} s {:.1f} img/s{}", m.epoch, cfg_.train.epochs,
+                 m.train_loss, m.train_acc, val, m.seconds, m.images_per_s, verdict.save_best ? "  *best" : "");
   }
 }
 
@@ -345,8 +401,9 @@ json Trainer::finish() {
   // Restore the best weights and score them on the test split.
   load_checkpoint((fs::path(run_dir_) / kBestCheckpoint).string(), *model_, nullptr);
   EvalMetrics t;
+  t.loss = t.accuracy = t.top2_accuracy = t.gender_accuracy = t.age_mae = NAN;  // no test split: null in summary.json
   if (test_.size() > 0) {
-    t = compute_metrics(predict_split(*model_, test_, std::max(cfg_.train.batch_size, 256), norm_, cfg_.labels.gender_weight, device_),
+    t = compute_metrics(predict_split(*model_, test_, input_, std::max(cfg_.train.batch_size, 256), cfg_.labels.gender_weight, device_),
                         class_mean_age_);
     tb_->add_scalar("test/loss", static_cast<float>(t.loss), state_.best_epoch);
     tb_->add_scalar("test/acc", static_cast<float>(t.accuracy), state_.best_epoch);
@@ -359,9 +416,9 @@ json Trainer::finish() {
   for (const auto& r : rows) ips += r.images_per_s;
   json s = {{"epochs_run", state_.epoch}, {"epochs_max", cfg_.train.epochs}, {"best_epoch", state_.best_epoch},
             {"stopped_early", state_.epoch < cfg_.train.epochs}, {"train_loss", b.train_loss}, {"train_acc", b.train_acc},
-            {"val_loss", b.val_loss}, {"val_acc", b.val_acc}, {"val_gender_acc", b.val_gender_acc},
-            {"test_loss", t.loss}, {"test_acc", t.accuracy}, {"test_top2_accuracy", t.top2_accuracy},
-            {"test_gender_acc", t.gender_accuracy}, {"test_age_mae", t.age_mae}, {"test_images", t.n},
+            {"val_loss", or_null(b.val_loss)}, {"val_acc", or_null(b.val_acc)}, {"val_gender_acc", or_null(b.val_gender_acc)},
+            {"test_loss", or_null(t.loss)}, {"test_acc", or_null(t.accuracy)}, {"test_top2_accuracy", or_null(t.top2_accuracy)},
+            {"test_gender_acc", or_null(t.gender_accuracy)}, {"test_age_mae", or_null(t.age_mae)}, {"test_images", t.n},
             {"seconds", state_.seconds}, {"images_per_s", rows.empty() ? 0.0 : ips / rows.size()},
             {"binning", binning_json(binning_)}, {"config", tree_}};
   write_file_atomic((fs::path(run_dir_) / kSummaryFile).string(), s.dump(2) + "\n");
@@ -372,6 +429,9 @@ TrainResult Trainer::run() {
   // Everything that can be wrong with the request is checked before the run directory exists.
   const bool resuming = !req_.resume_dir.empty();
   tree_ = resuming ? resume_config(req_) : req_.config;
+  // Lock before reading the checkpoint: a second `train --resume` (or a sweep rerun beside an orphaned
+  // point) would otherwise append the same epochs to metrics.csv.
+  if (resuming) lock_ = std::make_unique<DirLock>(req_.resume_dir, "run");
   cfg_ = parse_config(tree_);
   threads_ = resolve_threads(cfg_.train.threads);
   torch::set_num_threads(threads_);
@@ -393,11 +453,13 @@ TrainResult Trainer::run() {
     const std::string last = (fs::path(run_dir_) / kLastCheckpoint).string();
     if (!fs::exists(last)) throw UsageError("--resume " + run_dir_ + ": no " + kLastCheckpoint + " (the run never finished an epoch)");
     resume_meta = load_checkpoint(last, *model_, opt_.get());
+    check_frozen_config(resume_meta, tree_, run_dir_);
     state_ = TrainState::from_json(resume_meta.at("state"));
     set_lr(*opt_, state_.lr);
     if (!req_.quiet) spdlog::info("Resuming {} after epoch {}", run_dir_, state_.epoch);
   } else {
     run_dir_ = create_run_dir(cfg_.output_dir, cfg_.name);
+    lock_ = std::make_unique<DirLock>(run_dir_, "run");
     json cfg = tree_;
     cfg["provenance"] = provenance(req_, device_, threads_);
     write_file_atomic((fs::path(run_dir_) / kConfigFile).string(), cfg.dump(2) + "\n");

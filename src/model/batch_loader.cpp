@@ -1,0 +1,152 @@
+#include "model/batch_loader.hpp"
+
+#include <random>
+
+#include "agegender/error.hpp"
+
+namespace agegender {
+
+SplitData load_split(const PreparedDataset& ds, const std::vector<size_t>& indices, const AgeBinning& binning) {
+  const auto& h = ds.cache->header();
+  if (h.height != h.width || h.channels != 3) {
+    throw RuntimeError(ds.cache->path() + ": expected square RGB images, found " + std::to_string(h.width) + "x" +
+                       std::to_string(h.height) + "x" + std::to_string(h.channels));
+  }
+  const int64_t n = static_cast<int64_t>(indices.size());
+  SplitData out;
+  out.source_size = static_cast<int>(h.height);
+  std::shared_ptr<ImageCache> cache = ds.cache;
+  out.image = [cache](size_t row) { return cache->image(row); };
+  out.rows = indices;
+  out.age_class = torch::empty({n}, torch::kLong);
+  out.gender = torch::empty({n}, torch::kLong);
+  out.race = torch::empty({n}, torch::kLong);
+  out.age = torch::empty({n}, torch::kLong);
+  auto cls = out.age_class.accessor<int64_t, 1>(), gender = out.gender.accessor<int64_t, 1>();
+  auto race = out.race.accessor<int64_t, 1>(), age = out.age.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < n; ++i) {
+    const FaceLabel& l = ds.rows[indices[static_cast<size_t>(i)]].label;
+    cls[i] = binning.class_of(l.age);
+    gender[i] = l.gender;
+    race[i] = l.race;
+    age[i] = l.age;
+  }
+  return out;
+}
+
+BatchLoader::BatchLoader(const SplitData& data, const ModelInput& input, int batch_size, bool shuffle,
+                         const AugmentConfig* augment, uint64_t seed, int epoch, int prefetch)
+    : data_(data), batch_size_(batch_size), augment_(augment), seed_(seed), epoch_(epoch), input_(input),
+      prefetch_(static_cast<size_t>(std::max(1, prefetch))) {
+  // Another prepared set (eval --data) may be cached at another side: resample from what it has.
+  if (data.size() > 0) input_.source_size = data.source_size;
+  const int64_t n = data.size();
+  order_.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order_[static_cast<size_t>(i)] = i;
+  if (shuffle) {
+    std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(epoch));
+    for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng() % i]);
+  }
+  num_batches_ = (n + batch_size - 1) / batch_size;
+  worker_ = std::thread([this] { produce(); });
+}
+
+BatchLoader::~BatchLoader() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  worker_.join();
+}
+
+void BatchLoader::produce() {
+  try {
+    for (int64_t b = 0; b < num_batches_; ++b) {
+      Batch batch = make_batch(b);
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || queue_.size() < prefetch_; });
+      if (stop_) return;
+      queue_.push_back(std::move(batch));
+      ++produced_;
+      cv_.notify_all();
+    }
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mu_);
+    error_ = std::current_exception();
+    cv_.notify_all();
+  }
+}
+
+bool BatchLoader::next(Batch& out) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return !queue_.empty() || error_ || produced_ == num_batches_; });
+  if (error_) std::rethrow_exception(error_);
+  if (queue_.empty()) return false;
+  out = std::move(queue_.front());
+  queue_.pop_front();
+  cv_.notify_all();
+  return true;
+}
+
+// Plain loops over the uint8 images instead of per-sample torch ops: one pass writes the augmented,
+// normalised float batch without touching LibTorch's thread pool, which the training step is using.
+Batch BatchLoader::make_batch(int64_t b) const {
+  const int64_t start = b * batch_size_;
+  const int64_t m = std::min<int64_t>(batch_size_, data_.size() - start);
+  const int64_t c = input_.channels, side = input_.size, plane = side * side;
+  const auto idx = torch::from_blob(const_cast<int64_t*>(order_.data() + start), {m}, torch::kLong).clone();
+  Batch batch;
+  batch.age_class = data_.age_class.index_select(0, idx);
+  batch.gender = data_.gender.index_select(0, idx);
+  batch.race = data_.race.index_select(0, idx);
+  batch.age = data_.age.index_select(0, idx);
+  batch.x = torch::empty({m, c, side, side}, torch::kFloat);
+  float* out = batch.x.data_ptr<float>();
+  std::mt19937_64 rng(seed_ * 6364136223846793005ULL + static_cast<uint64_t>(epoch_) * 1000003ULL + static_cast<uint64_t>(b));
+  const int64_t pad = augment_ ? static_cast<int64_t>(std::lround(augment_->shift * static_cast<double>(side))) : 0;
+  std::vector<float> scratch(static_cast<size_t>(c * plane));
+  std::vector<uint8_t> pixels(static_cast<size_t>(c * plane));
+  const Normalization& norm = input_.norm;
+  for (int64_t i = 0; i < m; ++i) {
+    source_to_model(data_.image(data_.rows[static_cast<size_t>(order_[static_cast<size_t>(start + i)])]), input_,
+                    pixels.data());
+    const uint8_t* src = pixels.data();
+    float* dst = out + i * c * plane;
+    if (!augment_) {
+      normalize_pixels(src, input_, dst);
+      continue;
+    }
+    // Random translation (edge pixels replicated) and horizontal flip, as one gather.
+    const int64_t sy = pad > 0 ? static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * pad + 1)) - pad : 0;
+    const int64_t sx = pad > 0 ? static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * pad + 1)) - pad : 0;
+    const bool flip = augment_->hflip && (rng() & 1);
+    const float gain = static_cast<float>(1.0 + augment_->contrast * (2 * unit_uniform(rng) - 1));
+    const float offset = static_cast<float>(augment_->brightness * (2 * unit_uniform(rng) - 1));
+    double sum = 0;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      for (int64_t y = 0; y < side; ++y) {
+        const int64_t yy = std::clamp<int64_t>(y + sy, 0, side - 1);
+        const uint8_t* row = src + ch * plane + yy * side;
+        float* o = scratch.data() + ch * plane + y * side;
+        for (int64_t x = 0; x < side; ++x) {
+          const int64_t xx = std::clamp<int64_t>((flip ? side - 1 - x : x) + sx, 0, side - 1);
+          o[x] = row[xx] / 255.0f;
+          sum += o[x];
+        }
+      }
+    }
+    // Contrast around the image's mean, then brightness; clamp to [0, 1]; then normalise.
+    const float mean_px = static_cast<float>(sum / static_cast<double>(c * plane));
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float mean = norm.mean[static_cast<size_t>(ch)], inv = 1.0f / norm.std[static_cast<size_t>(ch)];
+      for (int64_t p = 0; p < plane; ++p) {
+        const float v = std::clamp((scratch[static_cast<size_t>(ch * plane + p)] - mean_px) * gain + mean_px + offset, 0.0f, 1.0f);
+        dst[ch * plane + p] = (v - mean) * inv;
+      }
+    }
+  }
+  return batch;
+}
+
+}  // namespace agegender

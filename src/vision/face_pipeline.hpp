@@ -1,0 +1,64 @@
+#pragma once
+// The media side shared by predict, embed and visitors: list the inputs (image, folder, video), decode
+// stills in parallel and video frames in order, find the faces, and hand them over in chunks, in input
+// order. What a face becomes (model pixels, descriptor input) and what is written is the consumer's.
+#include <opencv2/core.hpp>
+#include <opencv2/videoio.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "vision/inputs.hpp"
+
+namespace agegender {
+
+struct FacePipelineOptions {
+  std::string input;
+  const std::vector<PredictInput>* inputs = nullptr;  // already listed (else `input` is listed)
+  std::string detect = "auto";  // auto | none | haar
+  std::string cascade;
+  int every = 1;  // video: every N-th frame
+  int threads = 1;
+  int64_t max_pixels = 0;
+  bool keep_images = false;  // keep each decoded image/frame (annotation)
+  bool quiet = false;
+  std::string label = "Predict";  // progress lines
+};
+
+struct PipelineFace {
+  cv::Rect box;
+  std::vector<uint8_t> data;  // what FaceConsumer::prepare_face made of it
+};
+
+struct PipelineItem {
+  const PredictInput* input = nullptr;
+  long frame = -1;  // -1 for still images
+  cv::Mat image;    // only with keep_images
+  std::vector<PipelineFace> faces;
+  std::string error;  // unreadable input, no face found, ...
+};
+
+class FaceConsumer {
+ public:
+  virtual ~FaceConsumer() = default;
+  /// Worker threads (must be thread-safe): the face's input to the consumer's network.
+  virtual void prepare_face(const cv::Mat& bgr, const cv::Rect& box, PipelineFace& face) const = 0;
+  /// Main thread, in input order, one chunk at a time: run the network, write the rows (error rows for
+  /// items whose `error` is set).
+  virtual void consume(std::vector<PipelineItem>& items) = 0;
+  /// Main thread, around each video's frames (e.g. an annotated video). `cap` is open.
+  virtual void begin_video(const PredictInput&, cv::VideoCapture&) {}
+  virtual void end_video() {}
+};
+
+struct PipelineReport {
+  size_t inputs = 0, read_ok = 0;  // video frames count as inputs
+  double seconds = 0;
+};
+
+/// Throws UsageError for a bad --input/--detect/--every. Inputs that can't be read become error items.
+PipelineReport run_face_pipeline(const FacePipelineOptions& options, FaceConsumer& consumer);
+/// RuntimeError when not one input could be read (after the consumer has written its error rows).
+void throw_if_nothing_read(const PipelineReport& r);
+
+}  // namespace agegender

@@ -1,0 +1,94 @@
+// The face descriptor network's port on weights the test writes: TF.js layout round trip, output shape,
+// the residual down blocks' padding, face-api's preprocessing, and clear errors for unfit weights.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "agegender/error.hpp"
+#include "agegender/face_api_input.hpp"
+#include "agegender/face_embedder.hpp"
+#include "agegender/tfjs_weights.hpp"
+#include "model/face_resnet.hpp"
+#include "face_resnet_fixture.hpp"
+#include "test_util.hpp"
+
+using namespace agegender;
+using namespace agegender::test;
+
+
+TEST(FaceResNet, LoadsTfjsLayoutsByNameAndComputesDescriptors) {
+  torch::manual_seed(4);
+  FaceResNet source;
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : source->parameters()) p.normal_(0, 0.05);
+  }
+  TempDir tmp;
+  write_as_tfjs(*source, tmp.path());
+  FaceResNet loaded;
+  load_face_resnet_tfjs(*loaded, read_tfjs_weights(tmp.str("face_recognition_model-weights_manifest.json")));
+  const auto a = source->named_parameters(true), b = loaded->named_parameters(true);
+  for (const auto& p : a) EXPECT_TRUE(torch::equal(p.value(), b[p.key()])) << p.key();
+
+  torch::NoGradGuard no_grad;
+  loaded->eval();
+  const auto x = torch::randn({2, 3, 150, 150});
+  const auto f = loaded->pooled(x);
+  EXPECT_EQ(f.sizes(), (std::vector<int64_t>{2, 256}));
+  EXPECT_EQ(loaded->descriptor(f).sizes(), (std::vector<int64_t>{2, 128}));
+  EXPECT_TRUE(torch::allclose(loaded->forward(x), source->forward(x)));
+
+  FaceEmbedder embedder(tmp.str());
+  std::vector<uint8_t> face(120 * 100 * 3, 128);
+  const auto d = embedder.embed({{face.data(), 120, 100}, {face.data(), 100, 120}});
+  ASSERT_EQ(d.size(), 256u);
+  for (float v : d) EXPECT_TRUE(std::isfinite(v));
+}
+
+TEST(FaceResNet, UnfitWeightsNameTheManifestAndTensor) {
+  FaceResNet net;
+  TempDir tmp;
+  write_as_tfjs(*net, tmp.path(), "conv64_2/conv1/scale/weights");
+  try {
+    load_face_resnet_tfjs(*net, read_tfjs_weights(tmp.str("face_recognition_model-weights_manifest.json")));
+    FAIL() << "a missing tensor was accepted";
+  } catch (const RuntimeError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("face_recognition_model-weights_manifest.json"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("conv64_2/conv1/scale/weights"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("missing:"), std::string::npos) << msg;
+  }
+  TempDir empty;
+  try {
+    FaceEmbedder e(empty.str());
+    FAIL() << "a folder without models was accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("fetch_face_models.sh"), std::string::npos) << e.what();
+  }
+}
+
+TEST(FaceApiInput, PadsCentredThenResizesWithTfLegacyBilinear) {
+  // A 1x3 white row: centred padding to 3x3 puts it in the middle row (Math.round(2/2) = 1 after).
+  const uint8_t row[9] = {255, 255, 255, 255, 255, 255, 255, 255, 255};
+  FaceApiInput in;
+  in.size = 3;
+  in.mean[0] = in.mean[1] = in.mean[2] = 0;
+  in.divisor = 1;
+  std::vector<float> out(27);
+  face_api_preprocess(row, 1, 3, in, out.data());
+  EXPECT_EQ(std::vector<float>(out.begin(), out.begin() + 9), (std::vector<float>{0, 0, 0, 255, 255, 255, 0, 0, 0}));
+  in.centered = false;  // detectors: all padding after
+  face_api_preprocess(row, 1, 3, in, out.data());
+  EXPECT_EQ(std::vector<float>(out.begin(), out.begin() + 9), (std::vector<float>{255, 255, 255, 0, 0, 0, 0, 0, 0}));
+  // 2x2 -> 4x4 without half-pixel centres: src = dst * 0.5, so row/col 1 blends 0 and 1, row 3 clamps.
+  const uint8_t sq[12] = {0, 0, 0, 100, 100, 100, 200, 200, 200, 40, 40, 40};
+  in.size = 4;
+  out.assign(3 * 4 * 4, -1.0f);
+  face_api_preprocess(sq, 2, 2, in, out.data());
+  EXPECT_FLOAT_EQ(out[0], 0);      // (0,0)
+  EXPECT_FLOAT_EQ(out[1], 50);     // (0,0.5)
+  EXPECT_FLOAT_EQ(out[2], 100);    // (0,1)
+  EXPECT_FLOAT_EQ(out[3], 100);    // (0,1.5) clamps to column 1
+  EXPECT_FLOAT_EQ(out[4], 100);    // (0.5,0) = (0 + 200) / 2
+  EXPECT_FLOAT_EQ(out[5], 85);     // (0.5,0.5) = mean of 0, 100, 200, 40
+  EXPECT_FLOAT_EQ(out[15], 40);    // (1.5,1.5) clamps to (1,1)
+}

@@ -1,0 +1,224 @@
+// Training paths beyond the default run, each end to end on a small generated dataset: --init-from,
+// SGD/cosine and plateau schedules across a pause and resume, early stopping, single-task and grayscale
+// models through eval and predict, eval on another prepared dataset, and data.subset.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "agegender/config.hpp"
+#include "agegender/error.hpp"
+#include "agegender/evaluator.hpp"
+#include "agegender/prepared_dataset.hpp"
+#include "agegender/safetensors.hpp"
+#include "agegender/trainer.hpp"
+#include "prepared_fixture.hpp"
+
+#ifdef AGEGENDER_HAS_OPENCV
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#endif
+
+using namespace agegender;
+using namespace agegender::test;
+using nlohmann::json;
+
+namespace {
+
+class TrainingPaths : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    write_prepared_dataset(dir_->path() / "data", 200, 24);
+    write_prepared_dataset(dir_->path() / "other", 120, 24, /*seed=*/7);
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  static json config(const std::string& name, int epochs, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> sets = {"data.prepared=" + json(dir_->str("data")).dump(), "data.size=24",
+                                     "train.epochs=" + std::to_string(epochs), "train.batch_size=32", "train.lr=0.003",
+                                     "train.threads=2", "train.early_stopping.patience=0", "name=" + name,
+                                     "output.dir=" + json(dir_->str("runs")).dump()};
+    sets.insert(sets.end(), extra.begin(), extra.end());
+    return resolve_config_tree("", sets);
+  }
+  static TrainResult run(const json& cfg, int stop_after = 0, const std::string& init_from = "") {
+    return train_config(cfg, stop_after, init_from);
+  }
+  static TrainResult resume(const std::string& run_dir) { return resume_run(run_dir); }
+  // metrics.csv rows as numbers (header dropped; empty fields = NaN).
+  static std::vector<std::vector<double>> metrics(const std::string& run_dir) {
+    std::vector<std::vector<double>> rows;
+    std::stringstream ss(read_file(fs::path(run_dir) / "metrics.csv"));
+    std::string line;
+    std::getline(ss, line);
+    while (std::getline(ss, line)) {
+      std::vector<double> f;
+      std::stringstream ls(line);
+      for (std::string x; std::getline(ls, x, ',');) f.push_back(x.empty() ? NAN : std::stod(x));
+      rows.push_back(f);
+    }
+    return rows;
+  }
+  // Losses, accuracies and lr (not timings) of two runs agree epoch by epoch.
+  static void expect_same_metrics(const std::string& a_dir, const std::string& b_dir) {
+    const auto a = metrics(a_dir), b = metrics(b_dir);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      for (size_t col = 1; col <= 6; ++col) {
+        EXPECT_NEAR(a[i][col], b[i][col], 1e-5 + 1e-6 * std::abs(a[i][col])) << "epoch " << i + 1 << " col " << col;
+      }
+    }
+  }
+  // Pause after one epoch, resume, and compare with the same config run straight through.
+  static void expect_resume_matches(const std::string& name, const std::vector<std::string>& sets) {
+    const auto full = run(config(name + "_full", 3, sets));
+    const auto paused = run(config(name + "_paused", 3, sets), /*stop_after=*/1);
+    ASSERT_FALSE(paused.finished);
+    const auto resumed = resume(paused.run_dir);
+    ASSERT_TRUE(resumed.finished);
+    expect_same_metrics(full.run_dir, resumed.run_dir);
+    EXPECT_NEAR(full.summary["test_loss"].get<double>(), resumed.summary["test_loss"].get<double>(), 1e-5);
+  }
+  static EvalResult eval(const std::string& run_dir, const std::string& data = "") {
+    EvalOptions o;
+    o.run_dir = run_dir;
+    o.data = data;
+    o.threads = 2;
+    return evaluate_run(o);
+  }
+  // predict --detect none on a few generated JPEG face crops; returns the CSV rows (header dropped).
+  static std::vector<std::vector<std::string>> predict_rows(const std::string& run_dir) {
+    std::vector<std::vector<std::string>> rows;
+#ifdef AGEGENDER_HAS_OPENCV
+    const fs::path in = dir_->path() / "crops";
+    if (!fs::exists(in)) {
+      fs::create_directories(in);
+      for (int i = 0; i < 3; ++i) {
+        cv::Mat img(48, 48, CV_8UC3, cv::Scalar::all(10));
+        cv::circle(img, {24, 24}, 15, cv::Scalar::all(90 + 50 * i), cv::FILLED);
+        cv::imwrite((in / ("face" + std::to_string(i) + ".jpg")).string(), img);
+      }
+    }
+    const std::string out = run_dir + "/predictions.csv";
+    const auto r = run_cli("predict --model " + run_dir + " --input " + in.string() + " --detect none --threads 2 --quiet --out " + out);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    std::stringstream ss(read_file(out));
+    std::string line;
+    std::getline(ss, line);
+    EXPECT_EQ(line, "file,frame,face,x,y,w,h,age_group,age_prob,age,gender,gender_prob,error");
+    while (std::getline(ss, line)) {
+      std::vector<std::string> f;
+      std::stringstream ls(line);
+      for (std::string x; std::getline(ls, x, ',');) f.push_back(x);
+      f.resize(13);  // a trailing empty error field
+      rows.push_back(f);
+    }
+#else
+    (void)run_dir;
+#endif
+    return rows;
+  }
+  static TempDir* dir_;
+};
+TempDir* TrainingPaths::dir_ = nullptr;
+
+}  // namespace
+
+TEST_F(TrainingPaths, InitFromStartsANewRunFromAnotherRunsWeights) {
+  // The donor's first epoch is what a scratch run of this config does (same seed, no schedule).
+  const auto donor = run(config("donor", 2));
+  const auto from_dir = run(config("init_dir", 1), 0, donor.run_dir);
+  const auto from_file = run(config("init_file", 1), 0, donor.run_dir + "/best.safetensors");
+  EXPECT_NE(from_dir.run_dir, donor.run_dir);  // a new run, not a resume
+  const auto scratch = metrics(donor.run_dir), a = metrics(from_dir.run_dir);
+  // Starting from two epochs of training, the first epoch is already past a scratch run's.
+  EXPECT_GT(std::abs(a[0][1] - scratch[0][1]), 1e-3) << "train_loss equals a scratch run's";
+  EXPECT_LT(a[0][1], scratch[0][1]);
+  // The run directory and its best checkpoint load the same weights: identical first epochs.
+  expect_same_metrics(from_dir.run_dir, from_file.run_dir);
+  EXPECT_THROW(run(config("init_missing", 1), 0, dir_->str("no-such-run")), UsageError);
+}
+
+TEST_F(TrainingPaths, SgdCosineResumesToTheSameMetrics) {
+  expect_resume_matches("sgd_cosine", {"train.optimizer=\"sgd\"", "train.schedule=\"cosine\"", "train.lr=0.01"});
+  const auto lr = metrics(dir_->str("runs/sgd_cosine_full"));
+  EXPECT_NEAR(lr[0][6], 0.01, 1e-9);
+  EXPECT_NEAR(lr[1][6], 0.5 * 0.01 * (1 + std::cos(M_PI / 3)), 1e-8);  // cosine after epoch 1 of 3
+}
+
+// Plateau patience 0: the LR drops as soon as val_loss fails to improve, so the plateau state saved in
+// the checkpoint after epoch 1 decides epoch 3's LR.
+TEST_F(TrainingPaths, SgdPlateauResumesToTheSameMetrics) {
+  expect_resume_matches("sgd_plateau", {"train.optimizer=\"sgd\"", "train.schedule=\"plateau\"", "train.lr=0.01",
+                                        "train.plateau.patience=0"});
+}
+
+TEST_F(TrainingPaths, AdamPlateauResumesToTheSameMetrics) {
+  expect_resume_matches("adam_plateau", {"train.schedule=\"plateau\"", "train.plateau.patience=0"});
+}
+
+TEST_F(TrainingPaths, EarlyStoppingStopsAndRestoresTheBestWeights) {
+  // min_delta 100: only the first epoch counts as an improvement, so patience 1 stops after epoch 2.
+  const auto r = run(config("early", 6, {"train.early_stopping.patience=1", "train.early_stopping.min_delta=100.0"}));
+  ASSERT_TRUE(r.finished);
+  EXPECT_EQ(r.summary["epochs_run"], 2);
+  EXPECT_EQ(r.summary["epochs_max"], 6);
+  EXPECT_TRUE(r.summary["stopped_early"].get<bool>());
+  EXPECT_EQ(r.summary["best_epoch"], 1);
+  const auto m = metrics(r.run_dir);
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_NEAR(r.summary["val_loss"].get<double>(), m[0][3], 1e-5);  // the best epoch's, not the last's
+  const json meta = json::parse(read_safetensors(r.run_dir + "/best.safetensors").metadata.at("agegender"));
+  EXPECT_EQ(meta["state"]["epoch"], 1);
+  // The test metrics were computed on the restored best weights: eval of best.safetensors agrees.
+  EXPECT_NEAR(eval(r.run_dir).eval["loss"].get<double>(), r.summary["test_loss"].get<double>(), 1e-4);
+}
+
+TEST_F(TrainingPaths, SingleTaskAndGrayscaleRunsThroughEvalAndPredict) {
+  struct Case {
+    std::string name;
+    std::vector<std::string> sets;
+    bool age, gender;
+    int channels;
+  };
+  for (const Case& c : {Case{"age_only", {"labels.tasks=[\"age\"]"}, true, false, 3},
+                        Case{"gender_only", {"labels.tasks=[\"gender\"]"}, false, true, 3},
+                        Case{"gray", {"data.color=false"}, true, true, 1}}) {
+    SCOPED_TRACE(c.name);
+    const auto r = run(config(c.name, 1, c.sets));
+    ASSERT_TRUE(r.finished);
+    const json meta = json::parse(read_safetensors(r.run_dir + "/best.safetensors").metadata.at("agegender"));
+    EXPECT_EQ(meta["input"]["channels"], c.channels) << meta["input"];
+    const auto e = eval(r.run_dir);
+    EXPECT_EQ(e.eval["n"], 20);
+    if (c.gender) EXPECT_GT(e.eval["gender_accuracy"].get<double>(), 0.0);  // square vs disc: never all wrong
+    EXPECT_EQ(e.eval["confusion_matrix"].empty(), !c.age) << e.eval["confusion_matrix"];
+    for (const auto& row : predict_rows(r.run_dir)) {
+      EXPECT_EQ(row[12], "") << "error: " << row[12];
+      EXPECT_EQ(!row[7].empty(), c.age) << "age_group '" << row[7] << "'";
+      EXPECT_EQ(!row[10].empty(), c.gender) << "gender '" << row[10] << "'";
+    }
+  }
+}
+
+TEST_F(TrainingPaths, EvalOnAnotherPreparedDataset) {
+  const auto r = run(config("cross", 1));
+  const auto e = eval(r.run_dir, dir_->str("other"));
+  EXPECT_EQ(e.out_dir, (fs::path(r.run_dir) / "eval_test_other").string());
+  EXPECT_EQ(e.eval["n"], 12);  // every test image of the other dataset (120 images, one in ten is test)
+  EXPECT_EQ(e.eval["data"], dir_->str("other"));
+  EXPECT_TRUE(fs::exists(fs::path(e.out_dir) / "eval.json"));
+  EXPECT_FALSE(fs::exists(fs::path(r.run_dir) / "eval.json"));  // the run's own result is untouched
+}
+
+TEST_F(TrainingPaths, SubsetUsesFewerImagesDeterministically) {
+  const auto a = run(config("subset_a", 1, {"data.subset=0.5"}));
+  const auto b = run(config("subset_b", 1, {"data.subset=0.5"}));
+  const auto ds = PreparedDataset::open(dir_->str("data"));
+  const size_t half = ds.indices(Split::Test, 0.5).size();
+  EXPECT_LT(half, ds.indices(Split::Test).size());
+  EXPECT_EQ(a.summary["test_images"], half);
+  EXPECT_EQ(eval(a.run_dir).eval["n"], half);  // eval scores the run's own data on the same subset
+  expect_same_metrics(a.run_dir, b.run_dir);
+  EXPECT_EQ(ds.indices(Split::Train, 0.5), ds.indices(Split::Train, 0.5));
+}

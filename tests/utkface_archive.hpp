@@ -1,0 +1,31 @@
+#pragma once
+// Where the real-UTKFace tests find the dataset: $UTKFACE when set (an archive or a folder), else the
+// compiled default (../shared/data/UTKFace.tar.gz). When it is missing the test is skipped with the
+// path it looked at, except under CI=true, where a skip would hide that nothing was tested: a failure.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace agegender::test {
+
+inline std::string utkface_path() {
+  const char* env = std::getenv("UTKFACE");
+  return env && *env ? env : UTKFACE_ARCHIVE;
+}
+
+inline bool running_in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci && std::string(ci) == "true";
+}
+
+}  // namespace agegender::test
+
+#define REQUIRE_UTKFACE(path)                                                                                   \
+  do {                                                                                                          \
+    if (!std::filesystem::exists(path)) {                                                                       \
+      if (agegender::test::running_in_ci()) FAIL() << "UTKFace not found at " << (path) << " (CI=true: required)"; \
+      GTEST_SKIP() << "UTKFace not found at " << (path) << " (set $UTKFACE to the archive or folder)";           \
+    }                                                                                                           \
+  } while (0)
