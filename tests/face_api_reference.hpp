@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "test_util.hpp"
+#include "utkface_archive.hpp"
 
 namespace agegender::test {
 
@@ -16,16 +17,6 @@ struct RgbImage {
   int height = 0, width = 0;
   std::vector<uint8_t> pixels;  // HWC RGB
 };
-
-inline std::string face_models_for_tests() {
-  if (const char* env = std::getenv("AGEGENDER_MODELS"); env && *env) return env;
-  return std::string(AGEGENDER_SOURCE_DIR) + "/models/face-api";
-}
-
-inline bool running_in_ci() {
-  const char* ci = std::getenv("CI");
-  return ci && std::string(ci) == "true";
-}
 
 /// Why the reference can't run here ("" when it can): no models, no node, no node_modules.
 inline std::string face_api_reference_missing() {

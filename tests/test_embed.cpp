@@ -97,3 +97,22 @@ TEST_F(EmbedFixture, RefusesWhatWouldLeakOrCannotWork) {
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.output.find("biometric"), std::string::npos) << help.output;
 }
+
+TEST_F(EmbedFixture, NetworkDetectorsNeedTheirModelsAndSaneOptions) {
+  EmbedOptions o = options("d.jsonl");
+  o.detect = "ssd";  // the folder holds only the recognition model
+  try {
+    run_embed(o);
+    FAIL() << "ssd without its weights was accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("fetch_face_models.sh"), std::string::npos) << e.what();
+  }
+  o.detect = "tiny";
+  o.min_score = 1.5f;
+  EXPECT_THROW(run_embed(o), UsageError);
+  o.detect = "blob";
+  EXPECT_THROW(run_embed(o), UsageError);
+  const RunResult r = run_cli("embed --input " + tmp.str("in") + " --out " + tmp.str("x.jsonl") + " --detect ssd --min-face -3");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_FALSE(fs::exists(tmp.path() / "d.jsonl"));
+}

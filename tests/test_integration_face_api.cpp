@@ -16,14 +16,9 @@ using namespace agegender::test;
 
 namespace {
 
-std::string utkface_archive() {
-  if (const char* env = std::getenv("UTKFACE"); env && *env) return env;
-  return UTKFACE_ARCHIVE;
-}
-
 // `n` crops spread over the archive, some cut non-square so the padding path runs too.
 std::vector<RgbImage> utkface_crops(size_t n) {
-  const SourceListing src = read_dataset_source(utkface_archive());
+  const SourceListing src = read_dataset_source(utkface_path());
   std::vector<RgbImage> out;
   for (size_t i = 0; i < n; ++i) {
     const auto& f = src.files[(i * 397) % src.files.size()];
@@ -42,10 +37,7 @@ std::vector<RgbImage> utkface_crops(size_t n) {
 }  // namespace
 
 TEST(FaceApiParity, DescriptorsMatchFaceApiOnUtkFaceCrops) {
-  if (!fs::exists(utkface_archive())) {
-    if (running_in_ci()) FAIL() << "CI=true but the UTKFace archive is missing: " << utkface_archive();
-    GTEST_SKIP() << "UTKFace archive not found at " << utkface_archive() << " (set $UTKFACE)";
-  }
+  REQUIRE_UTKFACE(utkface_path());
   REQUIRE_FACE_API_REFERENCE();
   const auto crops = utkface_crops(60);
   const nlohmann::json ref = run_face_api_reference("descriptor", crops);
@@ -165,16 +157,8 @@ void expect_detector_parity(FaceDetectorNet::Kind kind, const std::vector<RgbIma
 
 }  // namespace
 
-#define REQUIRE_UTKFACE_ARCHIVE()                                                                         \
-  do {                                                                                                    \
-    if (!fs::exists(utkface_archive())) {                                                                 \
-      if (running_in_ci()) FAIL() << "CI=true but the UTKFace archive is missing: " << utkface_archive(); \
-      GTEST_SKIP() << "UTKFace archive not found at " << utkface_archive() << " (set $UTKFACE)";         \
-    }                                                                                                     \
-  } while (0)
-
 TEST(FaceApiParity, DetectorsMatchFaceApiOnComposedScenes) {
-  REQUIRE_UTKFACE_ARCHIVE();
+  REQUIRE_UTKFACE(utkface_path());
   REQUIRE_FACE_API_REFERENCE();
   const auto scenes = face_scenes(utkface_crops(60), 16, 10);
   expect_detector_parity(FaceDetectorNet::Kind::Ssd, scenes, 416, "ssd");
@@ -217,7 +201,7 @@ TEST(FaceApiParity, DetectorsMatchFaceApiOnComposedScenes) {
 }
 
 TEST(FaceApiParity, LandmarksMatchFaceApiOnUtkFaceCrops) {
-  REQUIRE_UTKFACE_ARCHIVE();
+  REQUIRE_UTKFACE(utkface_path());
   REQUIRE_FACE_API_REFERENCE();
   const auto crops = utkface_crops(40);
   for (const bool tiny : {false, true}) {

@@ -13,11 +13,15 @@
 
 using namespace agegender;
 
-TEST(RealUtkFace, HaarFindsPastedFacesInScenes) {
-  const std::string archive = agegender::test::utkface_path();
-  REQUIRE_UTKFACE(archive);
-  const SourceListing src = read_dataset_source(archive);
-  FaceDetector det(DetectMode::Haar, "");
+namespace {
+
+// Recall at IoU >= 0.3 against the central 70% of each pasted crop (where its face is), and the mean
+// ratio detector box side / crop side over the hits (what framing_scale() undoes).
+void expect_finds_pasted_faces(const SourceListing& src, DetectMode mode, const char* name, double min_recall) {
+  DetectorOptions options;
+  options.mode = mode;
+  options.models = agegender::test::face_models_for_tests();
+  FaceDetector det(options);
   std::mt19937 rng(5);
   constexpr int kScenes = 40;
   int pasted = 0, found = 0;
@@ -39,7 +43,7 @@ TEST(RealUtkFace, HaarFindsPastedFacesInScenes) {
       // The face fills the central ~70% of an aligned UTKFace crop.
       centres.emplace_back(at.x + side * 3 / 20, at.y + side * 3 / 20, side * 7 / 10, side * 7 / 10);
     }
-    const auto boxes = det.haar(scene);
+    const auto boxes = det.raw(scene);
     for (const auto& c : centres) {
       ++pasted;
       for (const auto& b : boxes) {
@@ -53,6 +57,24 @@ TEST(RealUtkFace, HaarFindsPastedFacesInScenes) {
     }
   }
   const double rate = static_cast<double>(found) / pasted;
-  std::cout << "[ info     ] Haar found " << found << " of " << pasted << " pasted faces (" << 100 * rate << "%); mean box/crop side " << side_ratio / std::max(found, 1) << "\n";
-  EXPECT_GE(rate, 0.9);
+  std::cout << "[ info     ] " << name << " found " << found << " of " << pasted << " pasted faces (" << 100 * rate
+            << "%); mean box/crop side " << side_ratio / std::max(found, 1) << "\n";
+  EXPECT_GE(rate, min_recall) << name;
+}
+
+}  // namespace
+
+TEST(RealUtkFace, DetectorsFindPastedFacesInScenes) {
+  const std::string archive = agegender::test::utkface_path();
+  REQUIRE_UTKFACE(archive);
+  const SourceListing src = read_dataset_source(archive);
+  expect_finds_pasted_faces(src, DetectMode::Haar, "Haar", 0.9);
+  const std::string models = agegender::test::face_models_for_tests();
+  if (!std::filesystem::exists(models + "/ssd_mobilenetv1_model-weights_manifest.json")) {
+    if (agegender::test::running_in_ci()) FAIL() << "CI=true but the face models are missing in " << models;
+    std::cout << "[ info     ] face models not in " << models << ": SSD and Tiny not measured\n";
+    return;
+  }
+  expect_finds_pasted_faces(src, DetectMode::Ssd, "SSD", 0.8);  // at face-api's default min score 0.5
+  expect_finds_pasted_faces(src, DetectMode::Tiny, "Tiny", 0.85);
 }

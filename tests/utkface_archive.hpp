@@ -20,6 +20,12 @@ inline bool running_in_ci() {
   return ci && std::string(ci) == "true";
 }
 
+/// The npm face models: $AGEGENDER_MODELS when set, else models/face-api in the source tree.
+inline std::string face_models_for_tests() {
+  if (const char* env = std::getenv("AGEGENDER_MODELS"); env && *env) return env;
+  return std::string(AGEGENDER_SOURCE_DIR) + "/models/face-api";
+}
+
 }  // namespace agegender::test
 
 #define REQUIRE_UTKFACE(path)                                                                                   \

@@ -12,8 +12,11 @@ struct PredictOptions {
   std::string input;            // image, folder (recursive) or video
   std::string out;              // results file; "" or "-" = stdout
   std::string format = "csv";   // csv | jsonl
-  std::string detect = "auto";  // auto | none | haar
+  std::string detect = "auto";  // auto (ssd with the face models, else haar) | ssd | tiny | haar | none
   std::string cascade;          // Haar cascade XML ("" = opencv-data's frontal face cascade)
+  std::string models;           // face models folder ("" = $AGEGENDER_MODELS or models/face-api)
+  float min_score = 0.5f;       // ssd / tiny: keep faces scoring above this
+  int min_face = 0;             // drop detected faces smaller than this (pixels)
   std::string annotate;         // folder for annotated images, or a video file for video input
   int every = 1;                // video: every N-th frame
   int batch = 64;

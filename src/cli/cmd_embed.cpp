@@ -17,11 +17,7 @@ void add_embed(CLI::App& app) {
   cmd->add_option("--out", o->out, "FILE.jsonl (descriptor as an array) or FILE.csv (columns d0..d127)")->required();
   cmd->add_option("--format", o->format, "csv or jsonl (default: from the --out extension)")
       ->check(CLI::IsMember({"csv", "jsonl"}));
-  cmd->add_option("--detect", o->detect, "auto (Haar, whole image for face crops), none (inputs are face crops), haar")
-      ->capture_default_str()->check(CLI::IsMember({"auto", "none", "haar"}));
-  cmd->add_option("--cascade", o->cascade, "Haar cascade XML (default: opencv-data's frontal face cascade)");
-  cmd->add_option("--models", o->models, "Face models folder (default: $AGEGENDER_MODELS or models/face-api; "
-                                         "scripts/fetch_face_models.sh fetches them)");
+  add_detection_options(cmd, o->detect, o->cascade, o->models, o->min_score, o->min_face);
   cmd->add_option("--every", o->every, "Video: every N-th frame")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--batch", o->batch, "Faces per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-pixels", o->max_pixels, "Refuse images and video frames larger than this (width x height)")

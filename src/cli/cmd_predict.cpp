@@ -13,9 +13,7 @@ void add_predict(CLI::App& app) {
   cmd->add_option("--input", o->input, "Image, folder (recursive) or video file")->required();
   cmd->add_option("--out", o->out, "Results file (default: stdout)");
   cmd->add_option("--format", o->format, "csv or jsonl")->capture_default_str()->check(CLI::IsMember({"csv", "jsonl"}));
-  cmd->add_option("--detect", o->detect, "auto (Haar, whole image for face crops), none (inputs are face crops), haar")
-      ->capture_default_str()->check(CLI::IsMember({"auto", "none", "haar"}));
-  cmd->add_option("--cascade", o->cascade, "Haar cascade XML (default: opencv-data's frontal face cascade)");
+  add_detection_options(cmd, o->detect, o->cascade, o->models, o->min_score, o->min_face);
   cmd->add_option("--annotate", o->annotate, "Folder for annotated images, or an .mp4/.avi file for a video input");
   cmd->add_option("--every", o->every, "Video: every N-th frame")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--batch", o->batch, "Faces per forward pass")->capture_default_str()->check(CLI::PositiveNumber);

@@ -7,6 +7,8 @@ namespace CLI {
 class App;
 }
 
+#include <string>
+
 namespace agegender::cli {
 
 void add_prepare(CLI::App& app);
@@ -17,5 +19,9 @@ void add_models(CLI::App& app);
 void add_predict(CLI::App& app);
 void add_sweep(CLI::App& app);  // also `table`
 void add_embed(CLI::App& app);
+
+/// --detect, --cascade, --models, --min-score, --min-face: the face detection flags predict and embed share.
+void add_detection_options(CLI::App* cmd, std::string& detect, std::string& cascade, std::string& models, float& min_score,
+                           int& min_face);
 
 }  // namespace agegender::cli

@@ -17,7 +17,13 @@ namespace {
 // Faces become face-api's 150 px input on the workers; the network runs per chunk on the main thread.
 class EmbedConsumer : public FaceConsumer {
  public:
-  EmbedConsumer(FaceEmbedder& net, RowFile& out, bool jsonl, int batch) : net_(net), out_(out), jsonl_(jsonl), batch_(batch) {}
+  EmbedConsumer(FaceEmbedder& net, const std::string& out, bool jsonl, int batch)
+      : net_(net), path_(out), jsonl_(jsonl), batch_(batch) {}
+
+  void begin() override {
+    out_ = std::make_unique<RowFile>(path_);
+    if (!jsonl_) out_->write(descriptor_csv_header());
+  }
 
   void prepare_face(const cv::Mat& bgr, const cv::Rect& box, PipelineFace& face) const override {
     cv::Mat rgb;
@@ -60,17 +66,18 @@ class EmbedConsumer : public FaceConsumer {
         ++this->faces;
       }
     }
-    out_.flush();
+    out_->flush();
   }
 
   size_t faces = 0, errors = 0;
 
  private:
   static constexpr size_t kPlane = 3 * 150 * 150;
-  void write(const DescriptorRow& r) { out_.write(jsonl_ ? descriptor_json_line(r) : descriptor_csv_line(r)); }
+  void write(const DescriptorRow& r) { out_->write(jsonl_ ? descriptor_json_line(r) : descriptor_csv_line(r)); }
 
   FaceEmbedder& net_;
-  RowFile& out_;
+  std::string path_;
+  std::unique_ptr<RowFile> out_;
   bool jsonl_;
   int batch_;
 };
@@ -88,16 +95,13 @@ EmbedReport run_embed(const EmbedOptions& o) {
   FaceEmbedder net(face_models_dir(o.models), o.device);
   FacePipelineOptions po;
   po.input = o.input;
-  po.detect = o.detect;
-  po.cascade = o.cascade;
+  po.detector = detector_options(o.detect, o.cascade, o.models, o.min_score, o.min_face);
   po.every = o.every;
   po.threads = threads;
   po.max_pixels = o.max_pixels;
   po.quiet = o.quiet;
   po.label = "Embed";
-  RowFile out(o.out);
-  if (format == "csv") out.write(descriptor_csv_header());
-  EmbedConsumer consumer(net, out, format == "jsonl", o.batch);
+  EmbedConsumer consumer(net, o.out, format == "jsonl", o.batch);
   const PipelineReport p = run_face_pipeline(po, consumer);
   throw_if_nothing_read(p);
   EmbedReport r;

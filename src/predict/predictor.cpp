@@ -30,9 +30,15 @@ namespace {
 class Predictor : public FaceConsumer {
  public:
   Predictor(const PredictOptions& o, LoadedModel& m) : o_(o), m_(m), demo_(m.binning.class_names(), o.summary_window) {
-    writer_ = std::make_unique<ResultWriter>(o.out, o.format);
     if (!o.annotate.empty()) annotate_root_ = o.annotate;
   }
+
+  void begin() override {
+    writer_ = std::make_unique<ResultWriter>(o_.out, o_.format);
+    if (annotate_folder_) fs::create_directories(annotate_root_);
+  }
+
+  bool annotate_folder_ = false;  // annotated images go into a folder (no video among the inputs)
 
   void prepare_face(const cv::Mat& bgr, const cv::Rect& box, PipelineFace& face) const override {
     const ModelInput& in = m_.input;
@@ -185,15 +191,14 @@ PredictReport run_predict(const PredictOptions& o) {
   Predictor predictor(o, model);
   FacePipelineOptions po;
   po.inputs = &inputs;
-  po.detect = o.detect;
-  po.cascade = o.cascade;
+  po.detector = detector_options(o.detect, o.cascade, o.models, o.min_score, o.min_face);
   po.every = o.every;
   po.threads = threads;
   po.max_pixels = o.max_pixels;
   po.keep_images = !o.annotate.empty();
   po.quiet = o.quiet;
   const bool any_video = std::any_of(inputs.begin(), inputs.end(), [](const PredictInput& in) { return in.video; });
-  if (!o.annotate.empty() && !any_video) fs::create_directories(o.annotate);  // a folder of annotated images
+  predictor.annotate_folder_ = !o.annotate.empty() && !any_video;
   return predictor.finish(run_face_pipeline(po, predictor));
 }
 

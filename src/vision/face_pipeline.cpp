@@ -144,13 +144,13 @@ void Pipeline::run_video(const PredictInput& in) {
 
 PipelineReport Pipeline::run() {
   if (o_.every < 1) throw UsageError("--every must be >= 1");
-  const DetectMode mode = parse_detect_mode(o_.detect);
   std::vector<PredictInput> listed;
   if (!o_.inputs) listed = list_predict_inputs(o_.input);
   std::vector<const PredictInput*> stills, videos;
   for (const auto& in : o_.inputs ? *o_.inputs : listed) (in.video ? videos : stills).push_back(&in);
-  for (int w = 0; w < o_.threads; ++w) detectors_.push_back(std::make_unique<FaceDetector>(mode, o_.cascade, false));
-  if (!videos.empty()) detectors_.push_back(std::make_unique<FaceDetector>(mode, o_.cascade, /*scenes_only=*/true));
+  for (int w = 0; w < o_.threads; ++w) detectors_.push_back(std::make_unique<FaceDetector>(o_.detector));
+  if (!videos.empty()) detectors_.push_back(std::make_unique<FaceDetector>(o_.detector, /*scenes_only=*/true));
+  c_.begin();
   const auto t0 = std::chrono::steady_clock::now();
   report_.inputs = stills.size();
   run_stills(stills);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "vision/face_detector.hpp"
 #include "vision/inputs.hpp"
 
 namespace agegender {
@@ -15,8 +16,7 @@ namespace agegender {
 struct FacePipelineOptions {
   std::string input;
   const std::vector<PredictInput>* inputs = nullptr;  // already listed (else `input` is listed)
-  std::string detect = "auto";  // auto | none | haar
-  std::string cascade;
+  DetectorOptions detector;
   int every = 1;  // video: every N-th frame
   int threads = 1;
   int64_t max_pixels = 0;
@@ -41,6 +41,9 @@ struct PipelineItem {
 class FaceConsumer {
  public:
   virtual ~FaceConsumer() = default;
+  /// Main thread, once inputs are listed and detectors loaded (so a usage error has written nothing):
+  /// open the outputs.
+  virtual void begin() {}
   /// Worker threads (must be thread-safe): the face's input to the consumer's network.
   virtual void prepare_face(const cv::Mat& bgr, const cv::Rect& box, PipelineFace& face) const = 0;
   /// Main thread, in input order, one chunk at a time: run the network, write the rows (error rows for
