@@ -18,13 +18,7 @@ void add_embed(CLI::App& app) {
   cmd->add_option("--format", o->format, "csv or jsonl (default: from the --out extension)")
       ->check(CLI::IsMember({"csv", "jsonl"}));
   add_detection_options(cmd, o->detect, o->cascade, o->models, o->min_score, o->min_face);
-  cmd->add_option("--every", o->every, "Video: every N-th frame")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--batch", o->batch, "Faces per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--max-pixels", o->max_pixels, "Refuse images and video frames larger than this (width x height)")
-      ->capture_default_str();
-  cmd->add_option("--threads", o->threads, "Decode/detect threads and LibTorch threads (0 = all cores)")->capture_default_str();
-  cmd->add_option("--device", o->device, "Network on cpu | cuda | auto")->capture_default_str()
-      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  add_media_options(cmd, o->every, o->batch, o->max_pixels, o->threads, o->device);
   cmd->add_flag("--quiet,-q", o->quiet, "No progress lines");
   cmd->callback([o] {
     const EmbedReport r = run_embed(*o);

@@ -15,13 +15,7 @@ void add_predict(CLI::App& app) {
   cmd->add_option("--format", o->format, "csv or jsonl")->capture_default_str()->check(CLI::IsMember({"csv", "jsonl"}));
   add_detection_options(cmd, o->detect, o->cascade, o->models, o->min_score, o->min_face);
   cmd->add_option("--annotate", o->annotate, "Folder for annotated images, or an .mp4/.avi file for a video input");
-  cmd->add_option("--every", o->every, "Video: every N-th frame")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--batch", o->batch, "Faces per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--max-pixels", o->max_pixels, "Refuse images and video frames larger than this (width x height)")
-      ->capture_default_str();
-  cmd->add_option("--threads", o->threads, "Decode/detect threads and LibTorch threads (0 = all cores)")->capture_default_str();
-  cmd->add_option("--device", o->device, "Model on cpu | cuda | auto (a GPU when LibTorch sees one)")->capture_default_str()
-      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  add_media_options(cmd, o->every, o->batch, o->max_pixels, o->threads, o->device);
   cmd->add_flag("--summary", o->summary, "Print faces per age group x gender and write it as JSON");
   cmd->add_option("--summary-json", o->summary_json, "Where the summary JSON goes (default: <out>.summary.json)");
   cmd->add_option("--summary-window", o->summary_window, "Video: frames per summary window")->capture_default_str()

@@ -1,6 +1,7 @@
 #pragma once
 // Each subcommand lives in its own cmd_*.cpp: it declares its flags on `app` and sets a callback that
 // calls the library. Callbacks throw agegender::UsageError / RuntimeError; main maps them to exit codes.
+#include <cstdint>
 #include <string>
 
 namespace CLI {
@@ -19,6 +20,9 @@ void add_models(CLI::App& app);
 void add_predict(CLI::App& app);
 void add_sweep(CLI::App& app);  // also `table`
 void add_embed(CLI::App& app);
+
+/// --every, --batch, --max-pixels, --threads, --device: how predict and embed read media and run networks.
+void add_media_options(CLI::App* cmd, int& every, int& batch, int64_t& max_pixels, int& threads, std::string& device);
 
 /// --detect, --cascade, --models, --min-score, --min-face: the face detection flags predict and embed share.
 void add_detection_options(CLI::App* cmd, std::string& detect, std::string& cascade, std::string& models, float& min_score,

@@ -1,3 +1,4 @@
+// The flags predict and embed share: how media are read, faces found and networks run.
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
@@ -17,6 +18,16 @@ void add_detection_options(CLI::App* cmd, std::string& detect, std::string& casc
       ->check(CLI::Range(0.0f, 0.999f));
   cmd->add_option("--min-face", min_face, "Drop detected faces smaller than this many pixels")->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+}
+
+void add_media_options(CLI::App* cmd, int& every, int& batch, int64_t& max_pixels, int& threads, std::string& device) {
+  cmd->add_option("--every", every, "Video: every N-th frame")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", batch, "Faces per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--max-pixels", max_pixels, "Refuse images and video frames larger than this (width x height)")
+      ->capture_default_str();
+  cmd->add_option("--threads", threads, "Decode/detect threads and LibTorch threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--device", device, "Networks on cpu | cuda | auto (a GPU when LibTorch sees one)")->capture_default_str()
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
 }
 
 }  // namespace agegender::cli
