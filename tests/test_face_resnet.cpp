@@ -8,7 +8,10 @@
 #include "agegender/face_embedder.hpp"
 #include "agegender/tfjs_weights.hpp"
 #include "model/face_resnet.hpp"
+#include "agegender/config.hpp"
 #include "face_resnet_fixture.hpp"
+#include "model/checkpoint.hpp"
+#include "prepared_fixture.hpp"
 #include "test_util.hpp"
 
 using namespace agegender;
@@ -91,4 +94,28 @@ TEST(FaceApiInput, PadsCentredThenResizesWithTfLegacyBilinear) {
   EXPECT_FLOAT_EQ(out[4], 100);    // (0.5,0) = (0 + 200) / 2
   EXPECT_FLOAT_EQ(out[5], 85);     // (0.5,0.5) = mean of 0, 100, 200, 40
   EXPECT_FLOAT_EQ(out[15], 40);    // (1.5,1.5) clamps to (1,1)
+}
+
+// face_resnet as a trainable backbone: `model.pretrained` at a face models folder loads face-api's weights
+// into its features and records face-api's mean subtraction as the input normalisation.
+TEST(FaceResNet, TrainsFromFaceApiWeightsAsABackbone) {
+  TempDir tmp;
+  write_random_face_models(tmp.path() / "models");
+  write_prepared_dataset(tmp.path() / "data", 40, 112);
+  const auto cfg = [&](const std::string& name, const std::string& arch) {
+    return resolve_config_tree("", {"data.prepared=" + nlohmann::json(tmp.str("data")).dump(), "data.size=112",
+                                    "model.arch=" + arch, "model.pretrained=" + nlohmann::json(tmp.str("models")).dump(),
+                                    "model.trainable_conv_layers=2", "train.epochs=1", "train.batch_size=16",
+                                    "train.threads=2", "name=" + name, "output.dir=" + nlohmann::json(tmp.str("runs")).dump()});
+  };
+  const TrainResult r = train_config(cfg("face", "face_resnet"));
+  const LoadedModel m = load_trained_model(r.run_dir);
+  EXPECT_NEAR(m.input.norm.mean[0], 122.782 / 255, 1e-6);
+  EXPECT_FLOAT_EQ(m.input.norm.std[2], 1.0f);
+  // The frozen stem kept face-api's weights.
+  FaceResNet source;
+  load_face_resnet_tfjs(*source, read_tfjs_weights(tmp.str("models/face_recognition_model-weights_manifest.json")));
+  const auto trained = m.model->named_parameters(true);
+  EXPECT_TRUE(torch::equal(trained["features.conv32_down.conv.weight"], source->named_parameters(true)["features.conv32_down.conv.weight"]));
+  EXPECT_THROW(train_config(cfg("vgg", "vgg16")), UsageError);  // face-api weights fit face_resnet only
 }

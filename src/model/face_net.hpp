@@ -30,6 +30,7 @@ class FaceNetImpl : public torch::nn::Module {
   ModelOutput forward(const torch::Tensor& x);
   /// The feature extractor alone (torchvision's `model.features(x)` for vgg16).
   torch::Tensor features(const torch::Tensor& x) { return features_->forward(x); }
+  torch::nn::Sequential& feature_extractor() { return features_; }
   /// Freezes all but the last `trainable` conv layers (-1 = none frozen). Frozen layers get
   /// requires_grad=false, so they cost no backward time and get no optimizer state.
   void set_trainable_conv_layers(int trainable);

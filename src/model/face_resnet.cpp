@@ -1,5 +1,7 @@
 #include "model/face_resnet.hpp"
 
+#include <filesystem>
+
 #include "agegender/tfjs_weights.hpp"
 #include "model/tfjs_torch.hpp"
 
@@ -82,6 +84,21 @@ FaceApiInput face_resnet_input() {
   in.size = kFaceResNetInput;
   in.centered = true;
   return in;
+}
+
+Normalization face_resnet_normalization() {
+  const FaceApiInput in = face_resnet_input();
+  return {{in.mean[0] / 255.0f, in.mean[1] / 255.0f, in.mean[2] / 255.0f}, {1.0f, 1.0f, 1.0f}};
+}
+
+bool is_face_resnet_tfjs(const std::string& path) {
+  const std::filesystem::path p(path);
+  return std::filesystem::is_directory(p) || p.extension() == ".json";
+}
+
+std::string face_recognition_manifest(const std::string& path) {
+  if (!std::filesystem::is_directory(path)) return path;
+  return (std::filesystem::path(path) / "face_recognition_model-weights_manifest.json").string();
 }
 
 void load_face_resnet_tfjs(FaceResNetImpl& net, const TfjsWeights& weights) {

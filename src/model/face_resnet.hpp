@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agegender/face_api_input.hpp"
+#include "agegender/preprocess.hpp"
 
 namespace agegender {
 
@@ -78,6 +79,12 @@ TORCH_MODULE(FaceResNet);
 
 /// face-api's preprocessing for this net: centred zero padding, 150 px, mean RGB subtracted, / 255.
 FaceApiInput face_resnet_input();
+/// The same mean subtraction as a Normalization of x / 255 (mean / 255, std 1), for training on it.
+Normalization face_resnet_normalization();
+/// `path` names TF.js face recognition weights: a models folder or a *-weights_manifest.json.
+bool is_face_resnet_tfjs(const std::string& path);
+/// The manifest inside a models folder, or `path` itself.
+std::string face_recognition_manifest(const std::string& path);
 inline constexpr int kFaceResNetInput = 150;
 inline constexpr int kFaceDescriptorSize = 128;
 

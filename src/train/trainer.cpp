@@ -18,12 +18,14 @@
 #include "agegender/error.hpp"
 #include "agegender/progress.hpp"
 #include "agegender/tb_writer.hpp"
+#include "agegender/tfjs_weights.hpp"
 #include "agegender/threads.hpp"
 #include "agegender/version.hpp"
 #include "model/inference.hpp"
 #include "model/weights.hpp"
 #include "model/checkpoint.hpp"
 #include "model/device.hpp"
+#include "model/face_resnet.hpp"
 #include "train/metrics_log.hpp"
 #include "train/selection.hpp"
 
@@ -255,7 +257,13 @@ void Trainer::setup_model() {
   input_.channels = spec_.in_channels;
   input_.source_size = train_.source_size;
   input_.norm = Normalization::plain(spec_.in_channels);
-  if (!cfg_.model.pretrained.empty()) {
+  if (!cfg_.model.pretrained.empty() && is_face_resnet_tfjs(cfg_.model.pretrained)) {
+    // face-api's face recognition weights (npm models folder or manifest) into face_resnet's features.
+    const std::string manifest = face_recognition_manifest(cfg_.model.pretrained);
+    load_face_resnet_features_tfjs(model_->feature_extractor(), read_tfjs_weights(manifest));
+    input_.norm = face_resnet_normalization();
+    spdlog::info("Pretrained: face-api face recognition features from {}", manifest);
+  } else if (!cfg_.model.pretrained.empty()) {
     const StFile w = read_safetensors(cfg_.model.pretrained);
     const auto r = load_module_tensors(*model_, w, cfg_.model.pretrained, /*strict=*/true, "features.");
     input_.norm = Normalization::imagenet(spec_.in_channels);
@@ -437,9 +445,19 @@ TrainResult Trainer::run() {
   torch::set_num_threads(threads_);
   tune_allocator();
   device_ = pick_device(cfg_.train.device, "config: 'train.device'");
-  if (!cfg_.model.pretrained.empty() && !fs::is_regular_file(cfg_.model.pretrained)) {
+  if (!cfg_.model.pretrained.empty() && is_face_resnet_tfjs(cfg_.model.pretrained)) {
+    if (cfg_.model.arch != "face_resnet" || !cfg_.data.color) {
+      throw UsageError("config: 'model.pretrained' = \"" + cfg_.model.pretrained +
+                       "\" holds face-api's face recognition weights: they need model.arch face_resnet and data.color true");
+    }
+    if (!fs::is_regular_file(face_recognition_manifest(cfg_.model.pretrained))) {
+      throw UsageError("config: 'model.pretrained': " + face_recognition_manifest(cfg_.model.pretrained) +
+                       " does not exist (scripts/fetch_face_models.sh fetches the face models)");
+    }
+  } else if (!cfg_.model.pretrained.empty() && !fs::is_regular_file(cfg_.model.pretrained)) {
     throw UsageError("config: 'model.pretrained' = \"" + cfg_.model.pretrained +
-                     "\" does not exist (expected a .safetensors file; scripts/fetch_vgg16.sh downloads VGG16)");
+                     "\" does not exist (expected a .safetensors file, or for face_resnet the face models folder; "
+                     "scripts/fetch_vgg16.sh downloads VGG16)");
   }
   if (!req_.init_from.empty() && !fs::exists(req_.init_from)) {
     throw UsageError("--init-from " + req_.init_from + ": no such run directory or .safetensors file");
