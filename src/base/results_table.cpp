@@ -40,7 +40,13 @@ TableRow table_row_from_summary(const nlohmann::json& s) {
   const auto& cfg = s.at("config");
   TableRow r;
   const std::string arch = cfg.at("model").at("arch"), head = cfg.at("model").at("head");
-  r.model = arch == "vgg16" ? (head == "gap" ? "VGG16 + GAP" : "VGG16") : (head == "gap" ? "Base CNN" : "Base CNN (flatten)");
+  const std::string name = arch == "vgg16" ? "VGG16" : arch == "face_resnet" ? "Face ResNet" : arch == "base_cnn" ? "Base CNN" : arch;
+  // The seed's labels: "Base CNN", "VGG16" (its flatten head), "VGG16 + GAP".
+  if (head == "gap") {
+    r.model = arch == "base_cnn" ? name : name + " + GAP";
+  } else {
+    r.model = arch == "vgg16" ? name : name + " (flatten)";
+  }
   const auto& bins = cfg.at("labels").at("age_bins");
   r.dataset = bins.is_string() ? capitalised(bins.get<std::string>()) : "Custom";
   r.images = cfg.at("data").at("color").get<bool>() ? "Color" : "Gray";
