@@ -17,8 +17,16 @@ std::string fixed(double v, int digits) {
 }
 }  // namespace
 
+namespace {
+// The format is checked before the file is created: a bad --format must not truncate an existing file.
+const std::string& checked_format(const std::string& format) {
+  if (format != "csv" && format != "jsonl") throw UsageError("--format " + format + ": expected csv or jsonl");
+  return format;
+}
+}  // namespace
+
 ResultWriter::ResultWriter(const std::string& path, const std::string& format)
-    : jsonl_(format == "jsonl"), file_((format == "csv" || format == "jsonl") ? path : throw UsageError("--format " + format + ": expected csv or jsonl")) {
+    : jsonl_(checked_format(format) == "jsonl"), file_(path) {
   if (!jsonl_) file_.write(std::string(kColumns) + "\n");
 }
 
