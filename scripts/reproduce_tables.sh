@@ -5,6 +5,7 @@
 #   scripts/reproduce_tables.sh --profile full -- --slurm --partition gpu --gpus-per-task 1 --set train.device=cuda
 # full: as in the seed (64 px base CNN; VGG16 at 128/224 px from ImageNet weights, which must be at
 #       models/vgg16.tv_in1k.safetensors — scripts/fetch_vgg16.sh; VGG16 tables are skipped without them).
+#       face_resnet tables need models/face-api (scripts/fetch_face_models.sh) and a 150 px prepared set.
 # ci:   scaled down to finish in minutes on 2 cores: 32 px, a subset of each split, 1-2 epochs, VGG16 from
 #       random init. Tables land in runs/tables-<profile>/<table>/table.{md,csv}; rerunning resumes.
 set -euo pipefail
@@ -58,6 +59,15 @@ case "$profile" in
       for t in resize batch_size lr unfreeze; do sweep "vgg16_$t" configs/finetune/_vgg16_transfer.json "vgg16_$t.json"; done
     else
       echo "reproduce_tables: $weights missing: VGG16 tables skipped (get them with scripts/fetch_vgg16.sh)" >&2
+    fi    # face_resnet (face-api's face-trained ResNet, 150 px, cached features): the binnings and the
+    # fine-tuning questions (layers to unfreeze, lr, batch size, head). Not in ci: it needs the face models
+    # and one pass of the whole network over every image to fill its feature cache.
+    if [ -f models/face-api/face_recognition_model-weights_manifest.json ]; then
+      prepare 150
+      sweep face_resnet_models configs/_face_resnet.json face_resnet_models.json
+      sweep face_resnet_finetune configs/_face_resnet.json face_resnet_finetune.json
+    else
+      echo "reproduce_tables: models/face-api missing: face_resnet tables skipped (scripts/fetch_face_models.sh)" >&2
     fi
     ;;
   *) echo "reproduce_tables: unknown profile '$profile' (ci or full)" >&2; exit 2 ;;

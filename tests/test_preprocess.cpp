@@ -148,7 +148,9 @@ TEST(Preprocess, PredictOnCropsMatchesEvalOnTheSamePreparedCrops) {
   const PreparedDataset ds = PreparedDataset::open(po.out);
   const auto idx = ds.indices(Split::Test);
   ASSERT_EQ(idx.size(), 24u);
-  const PredictionSet p = predict_split(*lm.model, load_split(ds, idx, lm.binning), lm.input, 8, 1.0, torch::kCPU);
+  ScoreOptions so;
+  so.batch_size = 8;
+  const PredictionSet p = predict_split(*lm.model, load_split(ds, idx, lm.binning), lm.input, lm.binning, so);
   const auto names = lm.binning.class_names();
   const size_t k = names.size();
 

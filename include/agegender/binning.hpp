@@ -19,6 +19,9 @@ class AgeBinning {
   static AgeBinning balanced(const std::vector<int>& train_ages, int k);
   /// "bin10" | "intuition" | "balanced" (needs train_ages) ; throws UsageError for other names.
   static AgeBinning by_name(const std::string& name, const std::vector<int>& train_ages = {}, int k = 7);
+  /// A flag's value: "bin10" | "intuition" | "balanced" | {"edges": [0, ...]} (JSON). Throws UsageError
+  /// naming `what` (e.g. "--age-bins") and what was expected.
+  static AgeBinning parse(const std::string& text, const std::vector<int>& train_ages, int k, const std::string& what);
 
   int num_classes() const { return static_cast<int>(edges_.size()); }
   int class_of(int age) const;

@@ -29,6 +29,7 @@ struct ModelConfig {
   double dropout = 0.3;
   int trainable_conv_layers = -1;  // -1 = all; N = only the last N conv layers train
   std::string pretrained;          // safetensors weights loaded by name before training
+  std::string age_head = "bins";   // bins: one class per age group | years: one per year, summed into groups
 };
 
 struct AugmentConfig {
@@ -55,6 +56,10 @@ struct TrainConfig {
   int threads = 0;             // 0 = all cores
   std::string device = "cpu";  // cpu | cuda | auto
   int log_interval = 50;       // batches between progress lines
+  std::string age_loss = "ldl";  // year head: ldl (KL to a Gaussian over years) | mean_variance
+  double age_sigma = 2.0;        // ldl: the Gaussian's standard deviation in years
+  std::string feature_cache = "auto";        // auto: cache the frozen layers' output when possible | off
+  std::string feature_cache_dtype = "fp16";  // fp16 | fp32
 };
 
 struct ExperimentConfig {

@@ -13,6 +13,10 @@ struct EvalOptions {
   int threads = 0;
   int batch_size = 256;
   std::string device = "auto";  // cpu | cuda | auto (a GPU when this LibTorch sees one)
+  std::string age_bins;  // score this binning (bin10 | balanced | intuition | {"edges": [...]}); needs a year head
+                         // unless it is the model's own; "" = the model's own
+  bool tta = false;      // average the probabilities of each image and its horizontal flip
+  std::string predictions;  // also write one CSV row per image here (for side-by-side comparisons)
 };
 
 struct EvalResult {

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "agegender/binning.hpp"
+
 namespace agegender {
 
 struct PredictionSet {
@@ -12,8 +14,18 @@ struct PredictionSet {
   std::vector<float> female_prob;   // N, empty when the model has no gender head
   std::vector<int> true_class, true_gender, true_race, true_age;
   double loss_sum = 0;  // summed per-image loss (age CE + w * gender CE)
+  // Year heads only: N x year_classes probabilities over ages 0..year_classes-1 (age_probs are their sums
+  // over each class's years) and the expected age, which age_mae then uses instead of class mean ages.
+  int year_classes = 0;
+  std::vector<float> year_probs, expected_age;
+  double gender_loss_sum = 0;  // the gender part of loss_sum (w * CE), so a rebinning can recompute the age part
   size_t size() const { return true_class.size(); }
 };
+
+/// The same predictions scored with another binning: class probabilities are sums of the year
+/// probabilities, true classes come from the true ages, the age part of the loss is the binned NLL.
+/// Throws UsageError when `p` has no year probabilities (a per-binning classification head).
+PredictionSet rebin_years(const PredictionSet& p, const AgeBinning& binning);
 
 struct ClassStats {
   double precision = 0, recall = 0, f1 = 0;

@@ -47,6 +47,7 @@ TableRow table_row_from_summary(const nlohmann::json& s) {
   } else {
     r.model = arch == "vgg16" ? name : name + " (flatten)";
   }
+  if (cfg.at("model").value("age_head", "bins") == "years") r.model += " (year head)";
   const auto& bins = cfg.at("labels").at("age_bins");
   r.dataset = bins.is_string() ? capitalised(bins.get<std::string>()) : "Custom";
   r.images = cfg.at("data").at("color").get<bool>() ? "Color" : "Gray";

@@ -23,6 +23,11 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--batch", o->eval.batch_size, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--device", o->eval.device, "cpu | cuda | auto (a GPU when LibTorch sees one)")->capture_default_str()
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  cmd->add_option("--age-bins", o->eval.age_bins,
+                  "Score another binning: bin10 | balanced | intuition | '{\"edges\":[0,18,65]}' (needs a model.age_head years model; "
+                  "default: the model's own)");
+  cmd->add_option("--predictions", o->eval.predictions, "Also write one CSV row per image (labels, age group, expected age, P(female))");
+  cmd->add_flag("--tta", o->eval.tta, "Test-time augmentation: average each image's and its horizontal flip's probabilities");
   cmd->add_option("--format", o->format, "Printed result: md (table row), csv or json")->capture_default_str()
       ->check(CLI::IsMember({"md", "csv", "json"}));
   cmd->callback([o] {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "agegender/error.hpp"
 #include "agegender/utkface.hpp"
@@ -54,6 +55,26 @@ AgeBinning AgeBinning::by_name(const std::string& name, const std::vector<int>& 
   if (name == "intuition") return intuition();
   if (name == "balanced") return balanced(train_ages, k);
   throw UsageError("unknown age binning '" + name + "' (expected bin10, balanced, intuition or {\"edges\": [...]})");
+}
+
+AgeBinning AgeBinning::parse(const std::string& text, const std::vector<int>& train_ages, int k, const std::string& what) {
+  const std::string expected = " (expected bin10, balanced, intuition or {\"edges\": [0, ...]} with increasing ages 0..116)";
+  if (text == "bin10" || text == "intuition" || text == "balanced") return by_name(text, train_ages, k);
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.size() != 1 || !j.contains("edges") || !j["edges"].is_array()) {
+    throw UsageError(what + " '" + text + "'" + expected);
+  }
+  std::vector<int> edges;
+  for (const auto& e : j["edges"]) {
+    if (!e.is_number_integer()) throw UsageError(what + " '" + text + "': edge " + e.dump() + " is not an integer age" + expected);
+    edges.push_back(e.get<int>());
+  }
+  if (edges.size() < 2) throw UsageError(what + " '" + text + "': at least two edges are needed" + expected);
+  try {
+    return AgeBinning(edges, "custom");
+  } catch (const UsageError& e) {
+    throw UsageError(what + " '" + text + "': " + e.what() + expected);
+  }
 }
 
 int AgeBinning::class_of(int age) const {

@@ -35,6 +35,29 @@ std::string confusion_csv(const EvalMetrics& m, const std::vector<std::string>& 
   return s;
 }
 
+// One row per image: its file and labels, the predicted class (name), its probability, expected age, P(female).
+std::string predictions_csv(const PredictionSet& p, const PreparedDataset& ds, const std::vector<size_t>& idx,
+                            const std::vector<std::string>& names, const std::vector<double>& class_mean_age) {
+  std::string s = csv_line({"file", "age", "gender", "race", "age_group", "age_group_prob", "expected_age", "female_prob"});
+  const size_t k = static_cast<size_t>(p.num_classes);
+  for (size_t i = 0; i < p.size(); ++i) {
+    std::string group, prob, age, female;
+    if (k > 0) {
+      const float* row = &p.age_probs[i * k];
+      const size_t best = static_cast<size_t>(std::max_element(row, row + k) - row);
+      group = names[best];
+      prob = std::to_string(row[best]);
+      double e = 0;
+      for (size_t c = 0; c < k && p.expected_age.empty(); ++c) e += row[c] * class_mean_age[c];
+      age = std::to_string(p.expected_age.empty() ? e : p.expected_age[i]);
+    }
+    if (!p.female_prob.empty()) female = std::to_string(p.female_prob[i]);
+    s += csv_line({ds.rows[idx[i]].file, std::to_string(p.true_age[i]), std::to_string(p.true_gender[i]),
+                   std::to_string(p.true_race[i]), group, prob, age, female});
+  }
+  return s;
+}
+
 json read_json_or_null(const fs::path& p) {
   std::ifstream in(p);
   if (!in) return nullptr;
@@ -64,6 +87,21 @@ EvalResult evaluate_run(const EvalOptions& o) {
   const double fraction = o.data.empty() ? cfg.at("data").value("subset", 1.0) : 1.0;
   const auto idx = ds.indices(split, fraction);
   if (idx.empty()) throw UsageError("prepared dataset " + data_dir + " has no '" + o.split + "' images");
+  AgeBinning binning = lm.binning;
+  if (!o.age_bins.empty()) {
+    // balanced: quantiles of the run's own training split, as training computed them.
+    std::vector<int> train_ages;
+    const PreparedDataset own = o.data.empty() ? PreparedDataset() : PreparedDataset::open(cfg.at("data").at("prepared").get<std::string>());
+    const PreparedDataset& train_ds = o.data.empty() ? ds : own;
+    for (size_t i : train_ds.indices(Split::Train, cfg.at("data").value("subset", 1.0))) train_ages.push_back(train_ds.rows[i].label.age);
+    binning = AgeBinning::parse(o.age_bins, train_ages, cfg.at("labels").value("balanced_classes", 7), "--age-bins");
+  }
+  const bool own_binning = binning.edges() == lm.binning.edges();
+  if (!own_binning && lm.spec.age_head != "years") {
+    throw UsageError("--age-bins " + o.age_bins + ": " + lm.path + " has a classification head for its own age groups (" +
+                     binning_json(lm.binning).at("strategy").get<std::string>() +
+                     ") and scores only those; a model trained with model.age_head \"years\" scores any binning");
+  }
   const SplitData data = load_split(ds, idx, lm.binning);
   if (data.source_size != lm.input.source_size) {
     spdlog::warn("{} is cached at {} px, the model was trained from {} px images: its input is resampled from {} px, "
@@ -72,24 +110,35 @@ EvalResult evaluate_run(const EvalOptions& o) {
   }
   const double gender_weight = cfg.at("labels").at("gender_weight");
   const auto t0 = std::chrono::steady_clock::now();
-  const PredictionSet p = predict_split(*lm.model, data, lm.input, o.batch_size, gender_weight, device);
+  ScoreOptions so;
+  so.batch_size = o.batch_size;
+  so.gender_weight = gender_weight;
+  so.device = device;
+  so.tta = o.tta;
+  PredictionSet p = predict_split(*lm.model, data, lm.input, lm.binning, so);
+  if (!own_binning) p = rebin_years(p, binning);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const EvalMetrics m = compute_metrics(p, lm.class_mean_age);
-  const auto names = lm.binning.class_names();
+  const auto names = binning.class_names();
 
   EvalResult r;
   r.out_dir = o.out_dir;
   if (r.out_dir.empty()) {
     r.out_dir = o.run_dir;
-    if (split != Split::Test || !o.data.empty()) {
-      r.out_dir = (fs::path(o.run_dir) / ("eval_" + o.split + (o.data.empty() ? "" : "_" + fs::path(data_dir).filename().string()))).string();
+    if (split != Split::Test || !o.data.empty() || !o.age_bins.empty()) {
+      r.out_dir = (fs::path(o.run_dir) / ("eval_" + o.split + (o.data.empty() ? "" : "_" + fs::path(data_dir).filename().string()) +
+                                          (o.age_bins.empty() ? "" : "_" + binning.strategy()))).string();
     }
   }
   fs::create_directories(r.out_dir);
+  if (!o.predictions.empty()) write_file_atomic(o.predictions, predictions_csv(p, ds, idx, names, lm.class_mean_age));
   r.eval = metrics_json(m, names);
   r.eval["split"] = o.split;
   r.eval["data"] = data_dir;
   r.eval["checkpoint"] = lm.path;
+  r.eval["age_head"] = lm.spec.age_head;
+  r.eval["binning"] = binning_json(binning);
+  r.eval["tta"] = o.tta;
   r.eval["seconds"] = secs;
   r.eval["images_per_s"] = m.n / std::max(secs, 1e-9);
   write_file_atomic((fs::path(r.out_dir) / "eval.json").string(), r.eval.dump(2) + "\n");
@@ -108,6 +157,10 @@ EvalResult evaluate_run(const EvalOptions& o) {
                {"train_loss", lm.meta.at("state").at("best_metrics").at("train_loss")},
                {"train_acc", lm.meta.at("state").at("best_metrics").at("train_acc")}, {"seconds", lm.meta.at("state").at("seconds")},
                {"config", cfg}};
+  }
+  if (!own_binning) {
+    summary["config"]["labels"]["age_bins"] =
+        binning.strategy() == "custom" ? json{{"edges", binning.edges()}} : json(binning.strategy());
   }
   summary["test_loss"] = m.loss;
   summary["test_acc"] = m.accuracy;

@@ -34,6 +34,49 @@ SplitData load_split(const PreparedDataset& ds, const std::vector<size_t>& indic
   return out;
 }
 
+std::vector<int64_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, int epoch) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
+  if (shuffle) {
+    std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(epoch));
+    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
+  }
+  return order;
+}
+
+void gather_labels(const SplitData& data, const std::vector<int64_t>& order, int64_t start, int64_t m, Batch& batch) {
+  const auto idx = torch::from_blob(const_cast<int64_t*>(order.data() + start), {m}, torch::kLong).clone();
+  batch.age_class = data.age_class.index_select(0, idx);
+  batch.gender = data.gender.index_select(0, idx);
+  batch.race = data.race.index_select(0, idx);
+  batch.age = data.age.index_select(0, idx);
+}
+
+std::mt19937_64 batch_rng(uint64_t seed, int epoch, int64_t batch) {
+  return std::mt19937_64(seed * 6364136223846793005ULL + static_cast<uint64_t>(epoch) * 1000003ULL + static_cast<uint64_t>(batch));
+}
+
+AugmentDraw draw_augment(std::mt19937_64& rng, const AugmentConfig& augment, int64_t pad) {
+  AugmentDraw d;
+  d.sy = pad > 0 ? static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * pad + 1)) - pad : 0;
+  d.sx = pad > 0 ? static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * pad + 1)) - pad : 0;
+  d.flip = augment.hflip && (rng() & 1);
+  d.gain = static_cast<float>(1.0 + augment.contrast * (2 * unit_uniform(rng) - 1));
+  d.offset = static_cast<float>(augment.brightness * (2 * unit_uniform(rng) - 1));
+  return d;
+}
+
+int64_t augment_pad(const AugmentConfig& augment, int64_t side) {
+  return static_cast<int64_t>(std::lround(augment.shift * static_cast<double>(side)));
+}
+
+std::string augment_needing_pixels(const AugmentConfig& augment) {
+  if (augment.shift > 0) return "train.augment.shift = " + std::to_string(augment.shift);
+  if (augment.brightness > 0) return "train.augment.brightness = " + std::to_string(augment.brightness);
+  if (augment.contrast > 0) return "train.augment.contrast = " + std::to_string(augment.contrast);
+  return "";
+}
+
 BatchLoader::BatchLoader(const SplitData& data, const ModelInput& input, int batch_size, bool shuffle,
                          const AugmentConfig* augment, uint64_t seed, int epoch, int prefetch)
     : data_(data), batch_size_(batch_size), augment_(augment), seed_(seed), epoch_(epoch), input_(input),
@@ -41,12 +84,7 @@ BatchLoader::BatchLoader(const SplitData& data, const ModelInput& input, int bat
   // Another prepared set (eval --data) may be cached at another side: resample from what it has.
   if (data.size() > 0) input_.source_size = data.source_size;
   const int64_t n = data.size();
-  order_.resize(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) order_[static_cast<size_t>(i)] = i;
-  if (shuffle) {
-    std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(epoch));
-    for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng() % i]);
-  }
+  order_ = epoch_order(n, shuffle, seed, epoch);
   num_batches_ = (n + batch_size - 1) / batch_size;
   worker_ = std::thread([this] { produce(); });
 }
@@ -95,16 +133,12 @@ Batch BatchLoader::make_batch(int64_t b) const {
   const int64_t start = b * batch_size_;
   const int64_t m = std::min<int64_t>(batch_size_, data_.size() - start);
   const int64_t c = input_.channels, side = input_.size, plane = side * side;
-  const auto idx = torch::from_blob(const_cast<int64_t*>(order_.data() + start), {m}, torch::kLong).clone();
   Batch batch;
-  batch.age_class = data_.age_class.index_select(0, idx);
-  batch.gender = data_.gender.index_select(0, idx);
-  batch.race = data_.race.index_select(0, idx);
-  batch.age = data_.age.index_select(0, idx);
+  gather_labels(data_, order_, start, m, batch);
   batch.x = torch::empty({m, c, side, side}, torch::kFloat);
   float* out = batch.x.data_ptr<float>();
-  std::mt19937_64 rng(seed_ * 6364136223846793005ULL + static_cast<uint64_t>(epoch_) * 1000003ULL + static_cast<uint64_t>(b));
-  const int64_t pad = augment_ ? static_cast<int64_t>(std::lround(augment_->shift * static_cast<double>(side))) : 0;
+  std::mt19937_64 rng = batch_rng(seed_, epoch_, b);
+  const int64_t pad = augment_ ? augment_pad(*augment_, side) : 0;
   std::vector<float> scratch(static_cast<size_t>(c * plane));
   std::vector<uint8_t> pixels(static_cast<size_t>(c * plane));
   const Normalization& norm = input_.norm;
@@ -118,11 +152,7 @@ Batch BatchLoader::make_batch(int64_t b) const {
       continue;
     }
     // Random translation (edge pixels replicated) and horizontal flip, as one gather.
-    const int64_t sy = pad > 0 ? static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * pad + 1)) - pad : 0;
-    const int64_t sx = pad > 0 ? static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * pad + 1)) - pad : 0;
-    const bool flip = augment_->hflip && (rng() & 1);
-    const float gain = static_cast<float>(1.0 + augment_->contrast * (2 * unit_uniform(rng) - 1));
-    const float offset = static_cast<float>(augment_->brightness * (2 * unit_uniform(rng) - 1));
+    const auto [sy, sx, flip, gain, offset] = draw_augment(rng, *augment_, pad);
     double sum = 0;
     for (int64_t ch = 0; ch < c; ++ch) {
       for (int64_t y = 0; y < side; ++y) {

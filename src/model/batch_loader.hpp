@@ -31,9 +31,30 @@ struct SplitData {
 SplitData load_split(const PreparedDataset& ds, const std::vector<size_t>& indices, const AgeBinning& binning);
 
 struct Batch {
-  torch::Tensor x;  // float, normalised
+  torch::Tensor x;       // float, normalised pixels (or cached features below the model's cut)
+  torch::Tensor x_flip;  // the horizontally flipped input, when the source has it (feature caches)
   torch::Tensor age_class, gender, race, age;
 };
+
+/// The sample order of an epoch: 0..n-1, shuffled by (seed, epoch) when asked.
+std::vector<int64_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, int epoch);
+/// Labels of samples order[start .. start+m) into `batch`.
+void gather_labels(const SplitData& data, const std::vector<int64_t>& order, int64_t start, int64_t m, Batch& batch);
+
+/// One sample's random augmentation, drawn in a fixed order from the batch's generator, so loaders that
+/// apply only part of it (the feature cache: flips) see the same flips as the pixel loader.
+struct AugmentDraw {
+  int64_t sy = 0, sx = 0;
+  bool flip = false;
+  float gain = 1, offset = 0;
+};
+std::mt19937_64 batch_rng(uint64_t seed, int epoch, int64_t batch);
+AugmentDraw draw_augment(std::mt19937_64& rng, const AugmentConfig& augment, int64_t pad);
+/// Translation range in pixels for a side of `side`.
+int64_t augment_pad(const AugmentConfig& augment, int64_t side);
+/// "" when every enabled augmentation is a horizontal flip (cacheable), else the first key that needs
+/// pixels, as "train.augment.shift = 0.1".
+std::string augment_needing_pixels(const AugmentConfig& augment);
 
 /// Produces the batches of one epoch on a background thread (queue of `prefetch` batches). Order and
 /// augmentation depend only on (seed, epoch, batch index): the same run resumed mid-way sees the same data.

@@ -67,7 +67,7 @@ void restore_optimizer_state(FaceNetImpl& model, torch::optim::Optimizer& opt, c
 json spec_json(const ModelSpec& s) {
   return {{"arch", s.arch}, {"head", s.head}, {"dropout", s.dropout}, {"in_channels", s.in_channels},
           {"input_size", s.input_size}, {"num_age_classes", s.num_age_classes}, {"gender_head", s.gender_head},
-          {"trainable_conv_layers", s.trainable_conv_layers}};
+          {"trainable_conv_layers", s.trainable_conv_layers}, {"age_head", s.age_head}};
 }
 
 ModelSpec spec_from_json(const json& j) {
@@ -80,6 +80,7 @@ ModelSpec spec_from_json(const json& j) {
   s.num_age_classes = j.at("num_age_classes");
   s.gender_head = j.at("gender_head");
   s.trainable_conv_layers = j.at("trainable_conv_layers");
+  s.age_head = j.value("age_head", "bins");  // checkpoints before year heads
   return s;
 }
 
@@ -135,6 +136,7 @@ void validate_checkpoint_meta(const ModelSpec& s, const AgeBinning& binning, con
   const ModelInfo* arch = find_model(s.arch);
   if (!arch) bad("model.arch '" + s.arch + "' is not a registered architecture");
   if (s.head != "gap" && s.head != "flatten") bad("model.head '" + s.head + "' (expected gap or flatten)");
+  if (s.age_head != "bins" && s.age_head != "years") bad("model.age_head '" + s.age_head + "' (expected bins or years)");
   if (s.in_channels != 1 && s.in_channels != 3) bad("model.in_channels " + std::to_string(s.in_channels) + " (expected 1 or 3)");
   if (s.input_size < arch->min_input_size || s.input_size > kMaxInputSize) {
     bad("model.input_size " + std::to_string(s.input_size) + " (expected " + std::to_string(arch->min_input_size) + ".." +

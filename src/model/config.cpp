@@ -31,7 +31,8 @@ json default_config() {
         {"head", d.model.head},
         {"dropout", d.model.dropout},
         {"trainable_conv_layers", d.model.trainable_conv_layers},
-        {"pretrained", d.model.pretrained}}},
+        {"pretrained", d.model.pretrained},
+        {"age_head", d.model.age_head}}},
       {"train",
        {{"epochs", d.train.epochs},
         {"batch_size", d.train.batch_size},
@@ -50,7 +51,11 @@ json default_config() {
         {"seed", d.train.seed},
         {"threads", d.train.threads},
         {"device", d.train.device},
-        {"log_interval", d.train.log_interval}}},
+        {"log_interval", d.train.log_interval},
+        {"age_loss", d.train.age_loss},
+        {"age_sigma", d.train.age_sigma},
+        {"feature_cache", d.train.feature_cache},
+        {"feature_cache_dtype", d.train.feature_cache_dtype}}},
       {"output", {{"dir", "runs"}}},
   };
 }
@@ -385,6 +390,7 @@ ExperimentConfig parse_config(const json& tree) {
               "at least " + std::to_string(arch.min_input_size) + " for model.arch " + arch.name);
   }
   c.model.pretrained = t["model"]["pretrained"].get<std::string>();  // existence: checked by train
+  c.model.age_head = one_of(t, "model.age_head", {"bins", "years"});
 
   const json& tr = t["train"];
   c.train.epochs = ranged(t, "train.epochs", 1, 100000, "an integer >= 1");
@@ -407,6 +413,10 @@ ExperimentConfig parse_config(const json& tree) {
   c.train.threads = ranged(t, "train.threads", 0, 1024, "an integer >= 0 (0 = all cores)");
   c.train.device = one_of(t, "train.device", {"cpu", "cuda", "auto"});
   c.train.log_interval = ranged(t, "train.log_interval", 1, 1000000, "an integer >= 1");
+  c.train.age_loss = one_of(t, "train.age_loss", {"ldl", "mean_variance"});
+  c.train.age_sigma = ranged(t, "train.age_sigma", 0.1, 30.0, "a number of years in 0.1..30");
+  c.train.feature_cache = one_of(t, "train.feature_cache", {"auto", "off"});
+  c.train.feature_cache_dtype = one_of(t, "train.feature_cache_dtype", {"fp16", "fp32"});
   return c;
 }
 

@@ -22,12 +22,25 @@ FaceNetImpl::FaceNetImpl(torch::nn::Sequential features, int feature_channels, c
     throw UsageError("unknown model.head '" + spec.head + "' (expected gap or flatten)");
   }
   dropout_ = register_module("dropout", torch::nn::Dropout(spec.dropout));
-  if (spec.num_age_classes > 0) age_head_ = register_module("age_head", torch::nn::Linear(head_in, spec.num_age_classes));
+  if (spec.age_head != "bins" && spec.age_head != "years") {
+    throw UsageError("unknown model.age_head '" + spec.age_head + "' (expected bins or years)");
+  }
+  if (spec.num_age_classes > 0) age_head_ = register_module("age_head", torch::nn::Linear(head_in, spec.age_outputs()));
   if (spec.gender_head) gender_head_ = register_module("gender_head", torch::nn::Linear(head_in, 2));
 }
 
-ModelOutput FaceNetImpl::forward(const torch::Tensor& x) {
-  auto h = features_->forward(x);
+int ModelSpec::age_outputs() const { return age_head == "years" ? kAgeYears : num_age_classes; }
+
+torch::Tensor FaceNetImpl::forward_blocks(int from, int to, const torch::Tensor& x) {
+  torch::Tensor h = x;
+  auto it = features_->begin();
+  std::advance(it, from);
+  for (int i = from; i < to; ++i, ++it) h = it->forward(h);
+  return h;
+}
+
+ModelOutput FaceNetImpl::forward_from_cut(const torch::Tensor& below) {
+  torch::Tensor h = forward_blocks(cut_, static_cast<int>(features_->size()), below);
   h = neck_ ? neck_->forward(h) : torch::adaptive_avg_pool2d(h, {1, 1}).flatten(1);
   h = dropout_->forward(h);
   ModelOutput out;
@@ -60,6 +73,27 @@ void FaceNetImpl::set_trainable_conv_layers(int trainable) {
     }
     for (auto& p : m->parameters(/*recurse=*/false)) p.set_requires_grad(!frozen);
   }
+  // The cut: leading blocks without a trainable parameter, only when some conv layer is frozen.
+  cut_ = 0;
+  if (frozen_until > 0) {
+    for (const auto& block : features_->children()) {
+      bool trainable_inside = false;
+      for (const auto& p : block->parameters()) trainable_inside = trainable_inside || p.requires_grad();
+      if (trainable_inside) break;
+      ++cut_;
+    }
+  }
+  train(is_training());
+}
+
+std::string FaceNetImpl::block_name(int index) const {
+  return index < static_cast<int>(features_->size()) ? features_->named_children()[static_cast<size_t>(index)].key() : "";
+}
+
+void FaceNetImpl::train(bool on) {
+  torch::nn::Module::train(on);
+  auto it = features_->begin();
+  for (int i = 0; i < cut_; ++i, ++it) it->ptr()->train(false);
 }
 
 }  // namespace agegender

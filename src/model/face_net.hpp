@@ -13,10 +13,16 @@ struct ModelSpec {
   double dropout = 0.3;
   int in_channels = 3;
   int input_size = 64;
-  int num_age_classes = 7;  // 0 = no age head
+  int num_age_classes = 7;  // classes of the run's age binning; 0 = no age head
   bool gender_head = true;
   int trainable_conv_layers = -1;  // -1 = all
+  std::string age_head = "bins";   // bins: one logit per age class | years: one per year 0..kMaxAge
+  /// Outputs of the age head: the binning's classes, or kAgeYears for a year head.
+  int age_outputs() const;
 };
+
+/// Ages 0..116 (UTKFace's range): the outputs of a year head.
+inline constexpr int kAgeYears = 117;
 
 struct ModelOutput {
   torch::Tensor age_logits;     // [B, K] or undefined
@@ -27,7 +33,23 @@ struct ModelOutput {
 class FaceNetImpl : public torch::nn::Module {
  public:
   FaceNetImpl(torch::nn::Sequential features, int feature_channels, const ModelSpec& spec);
-  ModelOutput forward(const torch::Tensor& x);
+  ModelOutput forward(const torch::Tensor& x) { return forward_from_cut(forward_below_cut(x)); }
+  /// The frozen leading feature blocks (those with no trainable parameter; none when every conv layer
+  /// trains): their output is what the feature cache stores.
+  torch::Tensor forward_below_cut(const torch::Tensor& x) { return forward_blocks(0, cut_, x); }
+  /// Feature blocks [from, to) only.
+  torch::Tensor forward_blocks(int from, int to, const torch::Tensor& x);
+  /// The rest: trainable feature blocks, pooling or neck, dropout, heads. forward = above(below(x)).
+  ModelOutput forward_from_cut(const torch::Tensor& below);
+  /// Number of leading blocks of features() below the cut (0 = nothing frozen), and the first one's name
+  /// above it ("" when the cut is after the last block).
+  int cut() const { return cut_; }
+  std::string cut_name() const { return block_name(cut_); }
+  /// Name of feature block `index` ("" past the last one).
+  std::string block_name(int index) const;
+  /// Frozen blocks stay in eval mode (BatchNorm keeps its statistics) whatever the mode of the rest, so a
+  /// cached forward of them is the same computation as training through them.
+  void train(bool on = true) override;
   /// The feature extractor alone (torchvision's `model.features(x)` for vgg16).
   torch::Tensor features(const torch::Tensor& x) { return features_->forward(x); }
   torch::nn::Sequential& feature_extractor() { return features_; }
@@ -39,6 +61,7 @@ class FaceNetImpl : public torch::nn::Module {
 
  private:
   ModelSpec spec_;
+  int cut_ = 0;
   torch::nn::Sequential features_{nullptr};
   torch::nn::Sequential neck_{nullptr};  // flatten head only: flatten-dense-relu
   torch::nn::Dropout dropout_{nullptr};

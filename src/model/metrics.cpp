@@ -4,9 +4,32 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "agegender/error.hpp"
 #include "agegender/utkface.hpp"
 
 namespace agegender {
+
+PredictionSet rebin_years(const PredictionSet& p, const AgeBinning& binning) {
+  if (p.year_classes <= 0) {
+    throw UsageError("the model has a per-binning classification head (model.age_head bins): it scores only its own "
+                     "age groups; train with model.age_head years to score any binning from one run");
+  }
+  PredictionSet out = p;
+  const int k = binning.num_classes(), years = p.year_classes;
+  std::vector<int> class_of_year(static_cast<size_t>(years));
+  for (int a = 0; a < years; ++a) class_of_year[static_cast<size_t>(a)] = binning.class_of(a);
+  out.num_classes = k;
+  out.age_probs.assign(p.size() * static_cast<size_t>(k), 0.0f);
+  out.loss_sum = p.gender_loss_sum;
+  for (size_t i = 0; i < p.size(); ++i) {
+    const float* y = &p.year_probs[i * static_cast<size_t>(years)];
+    float* row = &out.age_probs[i * static_cast<size_t>(k)];
+    for (int a = 0; a < years; ++a) row[class_of_year[static_cast<size_t>(a)]] += y[a];
+    out.true_class[i] = binning.class_of(p.true_age[i]);
+    out.loss_sum -= std::log(std::max(row[out.true_class[i]], 1e-12f));
+  }
+  return out;
+}
 
 EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& class_mean_age) {
   EvalMetrics m;
@@ -39,7 +62,11 @@ EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& c
       top2 += age_ok || second == p.true_class[i];
       m.confusion[static_cast<size_t>(p.true_class[i])][static_cast<size_t>(best)]++;
       double expected_age = 0;
-      for (int c = 0; c < k; ++c) expected_age += row[c] * class_mean_age[static_cast<size_t>(c)];
+      if (!p.expected_age.empty()) {
+        expected_age = p.expected_age[i];
+      } else {
+        for (int c = 0; c < k; ++c) expected_age += row[c] * class_mean_age[static_cast<size_t>(c)];
+      }
       abs_err += std::fabs(expected_age - p.true_age[i]);
     }
     if (has_gender) {

@@ -26,6 +26,7 @@
 #include "model/checkpoint.hpp"
 #include "model/device.hpp"
 #include "model/face_resnet.hpp"
+#include "model/feature_cache.hpp"
 #include "train/metrics_log.hpp"
 #include "train/selection.hpp"
 
@@ -190,6 +191,8 @@ class Trainer {
  private:
   void setup_data();
   void setup_model();
+  void setup_feature_cache();
+  PredictionSet score(const SplitData& split);
   EpochMetrics train_epoch(int epoch);
   void end_epoch(EpochMetrics m);
   json checkpoint_meta() const;
@@ -207,6 +210,9 @@ class Trainer {
   ModelSpec spec_;
   ModelInput input_;
   FaceNet model_{nullptr};
+  std::unique_ptr<HeadDecoder> decoder_;
+  LossOptions loss_;
+  std::unique_ptr<FeatureCache> cache_;  // the frozen layers' output, when they are cached
   std::unique_ptr<torch::optim::Optimizer> opt_;
   TrainState state_;
   std::string run_dir_;
@@ -251,6 +257,9 @@ void Trainer::setup_model() {
   spec_.num_age_classes = cfg_.labels.age ? binning_.num_classes() : 0;
   spec_.gender_head = cfg_.labels.gender;
   spec_.trainable_conv_layers = cfg_.model.trainable_conv_layers;
+  spec_.age_head = cfg_.model.age_head;
+  loss_ = {cfg_.labels.gender_weight, spec_.age_head, cfg_.train.age_loss, cfg_.train.age_sigma};
+  decoder_ = std::make_unique<HeadDecoder>(spec_, binning_);
   torch::manual_seed(cfg_.train.seed);  // weight initialisation
   model_ = build_model(spec_);
   input_.size = spec_.input_size;
@@ -287,31 +296,78 @@ void Trainer::setup_model() {
   state_.lr = cfg_.train.lr;
 }
 
+// Cached features when the layers below the model's cut are frozen and every augmentation is a flip.
+void Trainer::setup_feature_cache() {
+  if (model_->cut() <= 0) return;
+  std::string why_not;
+  if (cfg_.train.feature_cache == "off") {
+    why_not = "train.feature_cache is \"off\"";
+  } else if (const std::string pixels = augment_needing_pixels(cfg_.train.augment); !pixels.empty()) {
+    why_not = pixels + " needs pixels (set train.augment.shift, brightness and contrast to 0 to cache; flips are cached)";
+  }
+  if (!why_not.empty()) {
+    spdlog::info("Feature cache: not used, {}: every epoch runs the frozen layers below '{}' too", why_not,
+                 model_->cut_name().empty() ? "the heads" : model_->cut_name());
+    return;
+  }
+  FeatureCache::Options o;
+  o.fp16 = cfg_.train.feature_cache_dtype == "fp16";
+  o.device = device_;
+  o.quiet = req_.quiet;
+  cache_ = FeatureCache::open_or_build(*model_, ds_, input_, o);
+  if (!req_.quiet) {
+    spdlog::info("Feature cache: training {} above the cut from {}", model_->cut_name().empty() ? "the heads" : "'" + model_->cut_name() + "' and",
+                 cache_->path());
+  }
+}
+
+PredictionSet Trainer::score(const SplitData& split) {
+  ScoreOptions o;
+  o.batch_size = std::max(cfg_.train.batch_size, 256);
+  o.gender_weight = cfg_.labels.gender_weight;
+  o.device = device_;
+  return cache_ ? predict_split_cached(*model_, *cache_, split, binning_, o) : predict_split(*model_, split, input_, binning_, o);
+}
+
 EpochMetrics Trainer::train_epoch(int epoch) {
   torch::manual_seed(cfg_.train.seed * 1000003ULL + static_cast<uint64_t>(epoch));  // dropout: same per epoch on resume
   model_->train();
-  BatchLoader loader(train_, input_, cfg_.train.batch_size, /*shuffle=*/true, &cfg_.train.augment, cfg_.train.seed, epoch);
+  std::unique_ptr<BatchLoader> pixels;
+  std::unique_ptr<CachedBatchLoader> cached;
+  if (cache_) {
+    cached = std::make_unique<CachedBatchLoader>(*cache_, train_, cfg_.train.batch_size, /*shuffle=*/true, &cfg_.train.augment,
+                                                 cfg_.train.seed, epoch);
+  } else {
+    pixels = std::make_unique<BatchLoader>(train_, input_, cfg_.train.batch_size, /*shuffle=*/true, &cfg_.train.augment, cfg_.train.seed, epoch);
+  }
+  const int64_t num_batches = cached ? cached->num_batches() : pixels->num_batches();
   const auto t0 = std::chrono::steady_clock::now();
   double loss_sum = 0;
   long n = 0, correct = 0, gender_correct = 0;
   Batch b;
-  for (int64_t step = 1; loader.next(b); ++step) {
-    const auto x = b.x.to(device_), age = b.age_class.to(device_), gender = b.gender.to(device_);
+  for (int64_t step = 1; cached ? cached->next(b) : pixels->next(b); ++step) {
+    const auto x = b.x.to(device_);
+    Batch target;
+    target.age_class = b.age_class.to(device_), target.age = b.age.to(device_), target.gender = b.gender.to(device_);
     opt_->zero_grad();
-    const ModelOutput out = model_->forward(x);
-    const auto loss = face_loss(out, age, gender, cfg_.labels.gender_weight);
+    const ModelOutput out = cached ? model_->forward_from_cut(x) : model_->forward(x);
+    const auto loss = training_loss(out, target, loss_);
     loss.backward();
     opt_->step();
     const long m = x.size(0);
     loss_sum += loss.item<double>() * m;
     n += m;
-    if (out.age_logits.defined()) correct += out.age_logits.argmax(1).eq(age).sum().item<long>();
-    if (out.gender_logits.defined()) gender_correct += out.gender_logits.argmax(1).eq(gender).sum().item<long>();
-    if (!req_.quiet && (step % cfg_.train.log_interval == 0 || step == loader.num_batches())) {
+    {
+      torch::NoGradGuard no_grad;
+      const HeadProbs h = decoder_->decode(out);
+      if (h.age_probs.defined()) correct += h.age_probs.argmax(1).eq(b.age_class).sum().item<long>();
+      if (h.female_prob.defined()) gender_correct += h.female_prob.ge(0.5).to(torch::kLong).eq(b.gender).sum().item<long>();
+    }
+    if (!req_.quiet && (step % cfg_.train.log_interval == 0 || step == num_batches)) {
       const double el = seconds_since(t0), rate = n / std::max(el, 1e-9);
-      const int w = static_cast<int>(std::to_string(loader.num_batches()).size());
+      const int w = static_cast<int>(std::to_string(num_batches).size());
       spdlog::info("Train: {} [{:>{}}/{} ({:3.0f}%)]  Loss: {:.3f} ({:.3f})  {:.1f} s  {:.1f} img/s  LR {:.1e}  ETA {}", epoch,
-                   step, w, loader.num_batches(), 100.0 * step / loader.num_batches(), loss.item<double>(), loss_sum / n, el,
+                   step, w, num_batches, 100.0 * step / num_batches, loss.item<double>(), loss_sum / n, el,
                    rate, state_.lr, format_duration((train_.size() - n) / std::max(rate, 1e-9)));
     }
   }
@@ -342,8 +398,7 @@ void Trainer::end_epoch(EpochMetrics m) {
   const auto t_val = std::chrono::steady_clock::now();
   const bool has_val = val_.size() > 0;
   if (has_val) {
-    const PredictionSet p = predict_split(*model_, val_, input_, std::max(cfg_.train.batch_size, 256), cfg_.labels.gender_weight, device_);
-    const EvalMetrics v = compute_metrics(p, class_mean_age_);
+    const EvalMetrics v = compute_metrics(score(val_), class_mean_age_);
     m.val_loss = v.loss;
     m.val_acc = cfg_.labels.age ? v.accuracy : v.gender_accuracy;
     m.val_gender_acc = v.gender_accuracy;
@@ -411,8 +466,7 @@ json Trainer::finish() {
   EvalMetrics t;
   t.loss = t.accuracy = t.top2_accuracy = t.gender_accuracy = t.age_mae = NAN;  // no test split: null in summary.json
   if (test_.size() > 0) {
-    t = compute_metrics(predict_split(*model_, test_, input_, std::max(cfg_.train.batch_size, 256), cfg_.labels.gender_weight, device_),
-                        class_mean_age_);
+    t = compute_metrics(score(test_), class_mean_age_);
     tb_->add_scalar("test/loss", static_cast<float>(t.loss), state_.best_epoch);
     tb_->add_scalar("test/acc", static_cast<float>(t.accuracy), state_.best_epoch);
     tb_->add_scalar("test/gender_acc", static_cast<float>(t.gender_accuracy), state_.best_epoch);
@@ -429,6 +483,10 @@ json Trainer::finish() {
             {"test_gender_acc", or_null(t.gender_accuracy)}, {"test_age_mae", or_null(t.age_mae)}, {"test_images", t.n},
             {"seconds", state_.seconds}, {"images_per_s", rows.empty() ? 0.0 : ips / rows.size()},
             {"binning", binning_json(binning_)}, {"config", tree_}};
+  if (cache_) {
+    s["feature_cache"] = {{"path", cache_->path()}, {"built", cache_->built()}, {"build_seconds", cache_->build_seconds()},
+                          {"shape", cache_->shape()}, {"dtype", cache_->fp16() ? "fp16" : "fp32"}};
+  }
   write_file_atomic((fs::path(run_dir_) / kSummaryFile).string(), s.dump(2) + "\n");
   return s;
 }
@@ -475,12 +533,14 @@ TrainResult Trainer::run() {
     state_ = TrainState::from_json(resume_meta.at("state"));
     set_lr(*opt_, state_.lr);
     if (!req_.quiet) spdlog::info("Resuming {} after epoch {}", run_dir_, state_.epoch);
+    setup_feature_cache();
   } else {
     run_dir_ = create_run_dir(cfg_.output_dir, cfg_.name);
     lock_ = std::make_unique<DirLock>(run_dir_, "run");
     json cfg = tree_;
     cfg["provenance"] = provenance(req_, device_, threads_);
     write_file_atomic((fs::path(run_dir_) / kConfigFile).string(), cfg.dump(2) + "\n");
+    setup_feature_cache();
   }
   log_ = std::make_unique<MetricsLog>((fs::path(run_dir_) / "metrics.csv").string(), state_.epoch);
   tb_ = std::make_unique<TensorBoardWriter>(run_dir_);
