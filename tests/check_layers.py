@@ -22,7 +22,7 @@ BELOW["cli"] = set(BELOW) | {"cli"}
 HEADER_LAYER = {"error": "base", "version": "base", "report": "base", "charts": "base", "models": "model",
                 "evaluator": "eval", "predictor": "predict", "slurm": "sweep", "utkface": "data",
                 "image_limits": "base", "embedder": "embed", "face_location": "base", "compute": "model",
-                "rgb_view": "model", "face_networks": "model"}
+                "rgb_view": "model", "face_networks": "model", "detection_flags": "base"}
 
 
 def header_layer(stem):

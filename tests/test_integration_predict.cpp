@@ -16,7 +16,7 @@ using namespace agegender;
 namespace {
 
 // Recall at IoU >= 0.3 against the central 70% of each pasted crop (where its face is), and the mean
-// ratio detector box side / crop side over the hits (what framing_scale() undoes).
+// ratio detector box side / crop side over the hits (BoxConvention in face_detector.hpp has the calibrated conventions).
 void expect_finds_pasted_faces(const SourceListing& src, DetectMode mode, const char* name, double min_recall) {
   DetectorOptions options;
   options.mode = mode;
@@ -46,7 +46,7 @@ void expect_finds_pasted_faces(const SourceListing& src, DetectMode mode, const 
     const auto boxes = det.raw(scene);
     for (const auto& c : centres) {
       ++pasted;
-      for (const auto& b : boxes) {
+      for (const auto& [b, score] : boxes) {
         const double inter = (b & c).area(), iou = inter / (b.area() + c.area() - inter);
         if (iou >= 0.3) {
           ++found;

@@ -34,6 +34,17 @@ TEST(ResultWriter, CsvAndJsonLines) {
   EXPECT_EQ(j["frame"], 7);
   EXPECT_TRUE(j["age_group"].is_null());
   EXPECT_EQ(j["error"], "cannot decode image");
+  EXPECT_FALSE(j.contains("landmarks"));
+  // --landmarks: score and "x y" pairs before `error`; empty / null on error rows.
+  ok.marks.score = 0.97f;
+  ok.marks.xy = {10.04f, 20.0f, 11.5f, 21.25f};
+  EXPECT_EQ(ResultWriter::csv_line(ok, true), "x.jpg,,0,1,2,3,4,20-29,0.8123,25.1,female,0.9000,0.9700,10.0 20.0 11.5 21.2,\n");
+  EXPECT_EQ(ResultWriter::csv_line(bad, true), "y.jpg,7,0,0,0,0,0,,,,,,,,cannot decode image\n");
+  const json jl = json::parse(ResultWriter::json_line(ok, true));
+  EXPECT_NEAR(jl["score"].get<double>(), 0.97, 1e-6);
+  EXPECT_EQ(jl["landmarks"].size(), 2u);
+  EXPECT_NEAR(jl["landmarks"][1][1].get<double>(), 21.25, 1e-6);
+  EXPECT_TRUE(json::parse(ResultWriter::json_line(bad, true))["landmarks"].is_null());
 }
 
 TEST(Demographics, CountsPerGroupGenderAndWindow) {
@@ -64,12 +75,7 @@ class Predict : public ::testing::Test {
     delete run_;
     delete dir_;
   }
-  static std::vector<std::string> lines(const fs::path& p) {
-    std::vector<std::string> out;
-    std::stringstream ss(read_file(p));
-    for (std::string l; std::getline(ss, l);) out.push_back(l);
-    return out;
-  }
+  static std::vector<std::string> lines(const fs::path& p) { return read_lines(p); }
   static TempDir* dir_;
   static std::string* run_;
 };
@@ -233,9 +239,24 @@ TEST_F(Predict, BadPathsAndUnreadableInputs) {
   }
 }
 
-TEST(FaceBoxes, ExpandAndPaddedCrop) {
-  const cv::Rect e = expand_face_box(cv::Rect(40, 40, 20, 20), 2.0);
-  EXPECT_EQ(e, cv::Rect(30, 30, 40, 40));
+TEST(FaceBoxes, FramingAndPaddedCrop) {
+  // Each detector's box maps back to the crop it came from; the framing is that crop grown 1.1x.
+  const cv::Rect2d crop(100, 80, 200, 200);
+  for (const DetectMode mode : {DetectMode::Haar, DetectMode::Ssd, DetectMode::Tiny}) {
+    const BoxConvention c = box_convention(mode);
+    const cv::Rect2d back = c.crop_of(c.box_of(crop));
+    EXPECT_NEAR(back.x, crop.x, 1e-9);
+    EXPECT_NEAR(back.y, crop.y, 1e-9);
+    EXPECT_NEAR(back.width, crop.width, 1e-9);
+    const cv::Rect2d b = c.box_of(crop);
+    const cv::Rect f = framed_face_box(cv::Rect(int(std::lround(b.x)), int(std::lround(b.y)), int(std::lround(b.width)),
+                                                int(std::lround(b.height))), mode);
+    // The crop grown 1.1x about its centre: (90, 70, 220, 220), within the box's rounding.
+    EXPECT_NEAR(f.x, 90, 1) << static_cast<int>(mode);
+    EXPECT_NEAR(f.y, 70, 1) << static_cast<int>(mode);
+    EXPECT_NEAR(f.width, 220, 1) << static_cast<int>(mode);
+    EXPECT_EQ(f.width, f.height);
+  }
   const cv::Mat img(50, 50, CV_8UC3, cv::Scalar(1, 2, 3));
   const cv::Mat c = crop_face(img, cv::Rect(-10, 30, 40, 40));
   EXPECT_EQ(c.size(), cv::Size(40, 40));

@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace agegender::test {
 
@@ -36,6 +37,14 @@ inline std::string read_file(const fs::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+/// The file's lines, without their line ends.
+inline std::vector<std::string> read_lines(const fs::path& p) {
+  std::vector<std::string> out;
+  std::stringstream ss(read_file(p));
+  for (std::string l; std::getline(ss, l);) out.push_back(l);
+  return out;
 }
 
 inline void write_file(const fs::path& p, const std::string& bytes) {

@@ -35,3 +35,14 @@ inline std::string face_models_for_tests() {
       GTEST_SKIP() << "UTKFace not found at " << (path) << " (set $UTKFACE to the archive or folder)";           \
     }                                                                                                           \
   } while (0)
+
+// The npm face models (`name`, e.g. "ssd_mobilenetv1_model") in face_models_for_tests(): skip when absent,
+// fail under CI=true.
+#define REQUIRE_FACE_MODEL(name)                                                                                 \
+  do {                                                                                                           \
+    const std::string dir_ = agegender::test::face_models_for_tests();                                            \
+    if (!std::filesystem::exists(dir_ + "/" + (name) + "-weights_manifest.json")) {                               \
+      if (agegender::test::running_in_ci()) FAIL() << "CI=true but the face model " << (name) << " is missing in " << dir_; \
+      GTEST_SKIP() << "face model " << (name) << " not in " << dir_ << " (scripts/fetch_face_models.sh)";      \
+    }                                                                                                            \
+  } while (0)

@@ -4,19 +4,15 @@
 #include <cstdint>
 #include <string>
 
+#include "agegender/detection_flags.hpp"
 #include "agegender/image_limits.hpp"
 
 namespace agegender {
 
-struct EmbedOptions {
+struct EmbedOptions : DetectionFlags {
   std::string input;             // image, folder (recursive) or video
   std::string out;               // FILE.jsonl or FILE.csv (required: descriptors never go to a terminal by default)
   std::string format;            // csv | jsonl; "" = from the --out extension
-  std::string detect = "auto";   // auto (ssd with the face models, else haar) | ssd | tiny | haar | none
-  std::string cascade;
-  float min_score = 0.5f;        // ssd / tiny
-  int min_face = 0;              // pixels
-  std::string models;            // face models folder ("" = $AGEGENDER_MODELS or models/face-api)
   int every = 1;                 // video: every N-th frame
   int batch = 64;
   int threads = 0;

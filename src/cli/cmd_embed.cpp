@@ -17,7 +17,7 @@ void add_embed(CLI::App& app) {
   cmd->add_option("--out", o->out, "FILE.jsonl (descriptor as an array) or FILE.csv (columns d0..d127)")->required();
   cmd->add_option("--format", o->format, "csv or jsonl (default: from the --out extension)")
       ->check(CLI::IsMember({"csv", "jsonl"}));
-  add_detection_options(cmd, o->detect, o->cascade, o->models, o->min_score, o->min_face);
+  add_detection_options(cmd, *o);
   add_media_options(cmd, o->every, o->batch, o->max_pixels, o->threads, o->device);
   cmd->add_flag("--quiet,-q", o->quiet, "No progress lines");
   cmd->callback([o] {

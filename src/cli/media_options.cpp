@@ -1,23 +1,35 @@
-// The flags predict and embed share: how media are read, faces found and networks run.
+// The flags predict, embed and visitors share: how media are read, faces found and networks run.
 #include <CLI/CLI.hpp>
 
+#include "agegender/detection_flags.hpp"
 #include "cli/commands.hpp"
 
 namespace agegender::cli {
 
-void add_detection_options(CLI::App* cmd, std::string& detect, std::string& cascade, std::string& models, float& min_score,
-                           int& min_face) {
-  cmd->add_option("--detect", detect,
+void add_detection_options(CLI::App* cmd, DetectionFlags& f, bool landmark_columns) {
+  cmd->add_option("--detect", f.detect,
                   "auto (ssd when the face models are present, else haar; an image that already is one face crop is "
                   "used whole), ssd, tiny (face-api's detectors), haar (OpenCV), none (inputs are face crops)")
       ->capture_default_str()->check(CLI::IsMember({"auto", "ssd", "tiny", "haar", "none"}));
-  cmd->add_option("--cascade", cascade, "Haar cascade XML (default: opencv-data's frontal face cascade)");
-  cmd->add_option("--models", models, "Face models folder (default: $AGEGENDER_MODELS or models/face-api; "
+  cmd->add_option("--cascade", f.cascade, "Haar cascade XML (default: opencv-data's frontal face cascade)");
+  cmd->add_option("--models", f.models, "Face models folder (default: $AGEGENDER_MODELS or models/face-api; "
                                       "scripts/fetch_face_models.sh fetches them)");
-  cmd->add_option("--min-score", min_score, "ssd / tiny: keep faces scoring above this")->capture_default_str()
+  cmd->add_option("--min-score", f.min_score, "ssd / tiny: keep faces scoring above this")->capture_default_str()
       ->check(CLI::Range(0.0f, 0.999f));
-  cmd->add_option("--min-face", min_face, "Drop detected faces smaller than this many pixels")->capture_default_str()
+  cmd->add_option("--min-face", f.min_face, "Drop detected faces smaller than this many pixels")->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--align", f.align,
+                  "Align each face to UTKFace's framing from its 68 landmarks: auto (on when the landmark model is "
+                  "present and a detector runs), on, off")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "on", "off"}));
+  cmd->add_flag("--small-faces", f.small_faces,
+                "ssd / tiny: a second pass over 6 overlapping upscaled tiles for faces under ~60 px (about 10x "
+                "the detection time)");
+  if (landmark_columns) {
+    cmd->add_flag("--landmarks", f.landmarks, "Also write each face's detector score and 68 landmarks (x y pairs)");
+  }
+  cmd->add_option("--landmark-model", f.landmark_model, "full (357 KB) or tiny (77 KB) 68-point landmark net")
+      ->capture_default_str()->check(CLI::IsMember({"full", "tiny"}));
 }
 
 void add_media_options(CLI::App* cmd, int& every, int& batch, int64_t& max_pixels, int& threads, std::string& device) {

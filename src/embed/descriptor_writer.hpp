@@ -11,12 +11,14 @@ struct DescriptorRow {
   FaceLocation where;
   const float* descriptor = nullptr;  // 128 floats; null on error rows
   std::string error;
+  FaceLandmarks marks;  // written with --landmarks only
 };
 
 /// "csv" or "jsonl" from `format`, else from the extension of `path`; UsageError otherwise.
 std::string descriptor_format(const std::string& path, const std::string& format);
-std::string descriptor_csv_header();
-std::string descriptor_csv_line(const DescriptorRow& r);
-std::string descriptor_json_line(const DescriptorRow& r);
+/// `landmarks`: score and landmarks columns before `error` (--landmarks).
+std::string descriptor_csv_header(bool landmarks = false);
+std::string descriptor_csv_line(const DescriptorRow& r, bool landmarks = false);
+std::string descriptor_json_line(const DescriptorRow& r, bool landmarks = false);
 
 }  // namespace agegender

@@ -17,17 +17,17 @@ namespace {
 // Faces become face-api's 150 px input on the workers; the network runs per chunk on the main thread.
 class EmbedConsumer : public FaceConsumer {
  public:
-  EmbedConsumer(FaceEmbedder& net, const std::string& out, bool jsonl, int batch)
-      : net_(net), path_(out), jsonl_(jsonl), batch_(batch) {}
+  EmbedConsumer(FaceEmbedder& net, const std::string& out, bool jsonl, int batch, bool landmarks)
+      : net_(net), path_(out), jsonl_(jsonl), landmarks_(landmarks), batch_(batch) {}
 
   void begin() override {
     out_ = std::make_unique<RowFile>(path_);
-    if (!jsonl_) out_->write(descriptor_csv_header());
+    if (!jsonl_) out_->write(descriptor_csv_header(landmarks_));
   }
 
-  void prepare_face(const cv::Mat& bgr, const cv::Rect& box, PipelineFace& face) const override {
+  void prepare_face(const FoundFace& found, PipelineFace& face) const override {
     cv::Mat rgb;
-    cv::cvtColor(crop_face(bgr, box), rgb, cv::COLOR_BGR2RGB);
+    cv::cvtColor(found.crop, rgb, cv::COLOR_BGR2RGB);
     face.data.resize(kPlane * sizeof(float));
     FaceEmbedder::preprocess({rgb.data, rgb.rows, rgb.cols}, reinterpret_cast<float*>(face.data.data()));
   }
@@ -61,6 +61,7 @@ class EmbedConsumer : public FaceConsumer {
         const cv::Rect& b = it.faces[f].box;
         row.where.face = static_cast<int>(f);
         row.where.x = b.x, row.where.y = b.y, row.where.w = b.width, row.where.h = b.height;
+        row.marks = it.faces[f].marks();
         row.descriptor = &descriptors[next * kDescriptorSize];
         write(row);
         ++this->faces;
@@ -73,12 +74,14 @@ class EmbedConsumer : public FaceConsumer {
 
  private:
   static constexpr size_t kPlane = 3 * 150 * 150;
-  void write(const DescriptorRow& r) { out_->write(jsonl_ ? descriptor_json_line(r) : descriptor_csv_line(r)); }
+  void write(const DescriptorRow& r) {
+    out_->write(jsonl_ ? descriptor_json_line(r, landmarks_) : descriptor_csv_line(r, landmarks_));
+  }
 
   FaceEmbedder& net_;
   std::string path_;
   std::unique_ptr<RowFile> out_;
-  bool jsonl_;
+  bool jsonl_, landmarks_;
   int batch_;
 };
 
@@ -95,13 +98,13 @@ EmbedReport run_embed(const EmbedOptions& o) {
   FaceEmbedder net(face_models_dir(o.models), o.device);
   FacePipelineOptions po;
   po.input = o.input;
-  po.detector = detector_options(o.detect, o.cascade, o.models, o.min_score, o.min_face);
+  po.detector = detector_options(o);
   po.every = o.every;
   po.threads = threads;
   po.max_pixels = o.max_pixels;
   po.quiet = o.quiet;
   po.label = "Embed";
-  EmbedConsumer consumer(net, o.out, format == "jsonl", o.batch);
+  EmbedConsumer consumer(net, o.out, format == "jsonl", o.batch, o.landmarks);
   const PipelineReport p = run_face_pipeline(po, consumer);
   throw_if_nothing_read(p);
   EmbedReport r;

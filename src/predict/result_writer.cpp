@@ -25,20 +25,28 @@ const std::string& checked_format(const std::string& format) {
 }
 }  // namespace
 
-ResultWriter::ResultWriter(const std::string& path, const std::string& format)
-    : jsonl_(checked_format(format) == "jsonl"), file_(path) {
-  if (!jsonl_) file_.write(std::string(kColumns) + "\n");
+ResultWriter::ResultWriter(const std::string& path, const std::string& format, bool landmarks)
+    : jsonl_(checked_format(format) == "jsonl"), landmarks_(landmarks), file_(path) {
+  if (jsonl_) return;
+  std::string header = kColumns;
+  if (landmarks_) header.insert(header.rfind(",error"), ",score,landmarks");
+  file_.write(header + "\n");
 }
 
-std::string ResultWriter::csv_line(const PredictionRow& r) {
+std::string ResultWriter::csv_line(const PredictionRow& r, bool landmarks) {
   const bool ok = r.error.empty();
   std::vector<std::string> f = FaceLocation{r.file, r.frame, r.face, r.x, r.y, r.w, r.h}.csv_fields();
   f.insert(f.end(), {ok ? r.age_group : "", ok ? fixed(r.age_prob, 4) : "", ok ? fixed(r.age, 1) : "", ok ? r.gender : "",
-                     ok ? fixed(r.gender_prob, 4) : "", r.error});
+                     ok ? fixed(r.gender_prob, 4) : ""});
+  if (landmarks) {
+    const auto m = r.marks.csv_fields(ok);
+    f.insert(f.end(), m.begin(), m.end());
+  }
+  f.push_back(r.error);
   return agegender::csv_line(f);
 }
 
-std::string ResultWriter::json_line(const PredictionRow& r) {
+std::string ResultWriter::json_line(const PredictionRow& r, bool landmarks) {
   nlohmann::ordered_json j = FaceLocation{r.file, r.frame, r.face, r.x, r.y, r.w, r.h}.json();
   const bool ok = r.error.empty();
   j["age_group"] = ok ? nlohmann::ordered_json(r.age_group) : nullptr;
@@ -46,11 +54,14 @@ std::string ResultWriter::json_line(const PredictionRow& r) {
   j["age"] = ok ? nlohmann::ordered_json(r.age) : nullptr;
   j["gender"] = ok ? nlohmann::ordered_json(r.gender) : nullptr;
   j["gender_prob"] = ok ? nlohmann::ordered_json(r.gender_prob) : nullptr;
+  if (landmarks) r.marks.add_json(j, ok);
   j["error"] = r.error;
   return j.dump() + "\n";
 }
 
-void ResultWriter::write(const PredictionRow& r) { file_.write(jsonl_ ? json_line(r) : csv_line(r)); }
+void ResultWriter::write(const PredictionRow& r) {
+  file_.write(jsonl_ ? json_line(r, landmarks_) : csv_line(r, landmarks_));
+}
 
 void ResultWriter::flush() { file_.flush(); }
 

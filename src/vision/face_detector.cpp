@@ -6,14 +6,24 @@
 #include "agegender/error.hpp"
 #include "agegender/face_embedder.hpp"
 #include "agegender/face_networks.hpp"
+#include "vision/face_align.hpp"
 
 namespace agegender {
 namespace fs = std::filesystem;
 
-// Box side growth to UTKFace framing for face-api's detectors (measured, see framing_scale()).
-// On pasted UTKFace crops SSD boxes measure 0.83x the crop side and Tiny boxes 1.12x; Haar 1.01x with 1.1x
-// growth gives 1.11x, so these give the same framing.
-constexpr double kSsdFraming = 1.34, kTinyFraming = 1.0;
+// Medians over 48 clean UTKFace crops pasted at 48-240 px into 640x480 frames (bench_detect_scenes'
+// calibration, 2026-11-29): SSD boxes are narrower than the crop and as tall, Tiny's wider, Haar's about
+// the crop; all sit a little high except Tiny's.
+constexpr BoxConvention kHaarBoxes{1.020, 1.020, -0.009, -0.086};
+constexpr BoxConvention kSsdBoxes{0.831, 1.000, -0.010, -0.062};
+constexpr BoxConvention kTinyBoxes{1.190, 1.087, -0.027, 0.053};
+constexpr double kFramingSlack = 1.1;  // UTKFace's crop grown 10 %: detector jitter must not cut the face
+// Aligned crops are cut at the face's own resolution within these bounds (consumers resize them).
+constexpr int kMinAlignedSide = 32, kMaxAlignedSide = 400;
+
+static bool has_face_model(const std::string& models, const std::string& name) {
+  return fs::exists(fs::path(models) / (name + "-weights_manifest.json"));
+}
 
 DetectMode parse_detect_mode(const std::string& s) {
   if (s == "none") return DetectMode::None;
@@ -24,23 +34,59 @@ DetectMode parse_detect_mode(const std::string& s) {
   throw UsageError("--detect " + s + ": expected auto, ssd, tiny, haar or none");
 }
 
-DetectorOptions detector_options(const std::string& detect, const std::string& cascade, const std::string& models,
-                                 float min_score, int min_face) {
-  DetectorOptions o;
-  o.mode = parse_detect_mode(detect);
-  o.cascade = cascade;
-  o.models = models;
-  o.min_score = min_score;
-  o.min_face = min_face;
-  return o;
+AlignMode parse_align_mode(const std::string& s) {
+  if (s == "auto") return AlignMode::Auto;
+  if (s == "on") return AlignMode::On;
+  if (s == "off") return AlignMode::Off;
+  throw UsageError("--align " + s + ": expected auto, on or off");
 }
 
-double framing_scale(DetectMode mode) {
+BoxConvention box_convention(DetectMode mode) {
   switch (mode) {
-    case DetectMode::Ssd: return kSsdFraming;
-    case DetectMode::Tiny: return kTinyFraming;
-    default: return 1.1;  // Haar: its box is 1.01x the crop's side; a little slack for jitter
+    case DetectMode::Haar: return kHaarBoxes;
+    case DetectMode::Ssd: return kSsdBoxes;
+    case DetectMode::Tiny: return kTinyBoxes;
+    default: return {};
   }
+}
+
+cv::Rect2d BoxConvention::crop_of(const cv::Rect2d& box) const {
+  const double side = (box.width / w + box.height / h) / 2;
+  const double cx = box.x + box.width / 2 - dx * side, cy = box.y + box.height / 2 - dy * side;
+  return {cx - side / 2, cy - side / 2, side, side};
+}
+
+cv::Rect2d BoxConvention::box_of(const cv::Rect2d& crop) const {
+  const double cx = crop.x + crop.width * (0.5 + dx), cy = crop.y + crop.height * (0.5 + dy);
+  return {cx - crop.width * w / 2, cy - crop.height * h / 2, crop.width * w, crop.height * h};
+}
+
+static cv::Rect to_pixels(const cv::Rect2d& r) {
+  return {static_cast<int>(std::lround(r.x)), static_cast<int>(std::lround(r.y)), static_cast<int>(std::lround(r.width)),
+          static_cast<int>(std::lround(r.height))};
+}
+
+cv::Rect framed_face_box(const cv::Rect& box, DetectMode mode) {
+  const cv::Rect2d crop = box_convention(mode).crop_of(cv::Rect2d(box));
+  const double side = crop.width * kFramingSlack;
+  return to_pixels({crop.x + crop.width / 2 - side / 2, crop.y + crop.height / 2 - side / 2, side, side});
+}
+
+DetectorOptions detector_options(const DetectionFlags& f) {
+  DetectorOptions o;
+  o.mode = parse_detect_mode(f.detect);
+  o.cascade = f.cascade;
+  o.models = f.models;
+  o.min_score = f.min_score;
+  o.min_face = f.min_face;
+  o.align = parse_align_mode(f.align);
+  o.landmarks = f.landmarks;
+  if (f.landmark_model != "full" && f.landmark_model != "tiny") {
+    throw UsageError("--landmark-model " + f.landmark_model + ": expected full or tiny");
+  }
+  o.tiny_landmarks = f.landmark_model == "tiny";
+  o.small_faces = f.small_faces;
+  return o;
 }
 
 std::string default_cascade_path() {
@@ -59,10 +105,11 @@ FaceDetector::FaceDetector(const DetectorOptions& o, bool scenes_only)
     throw UsageError("--min-score " + std::to_string(o.min_score) + ": expected a score in 0..1");
   }
   const std::string models = face_models_dir(o.models);
-  if (mode_ == DetectMode::Auto) {
-    const bool have_ssd = fs::exists(fs::path(models) / "ssd_mobilenetv1_model-weights_manifest.json");
-    mode_ = have_ssd ? DetectMode::Ssd : DetectMode::Haar;
-  }
+  if (mode_ == DetectMode::Auto) mode_ = has_face_model(models, "ssd_mobilenetv1_model") ? DetectMode::Ssd : DetectMode::Haar;
+  const std::string landmark_model = o.tiny_landmarks ? "face_landmark_68_tiny_model" : "face_landmark_68_model";
+  align_ = o.align == AlignMode::On ||
+           (o.align == AlignMode::Auto && mode_ != DetectMode::None && has_face_model(models, landmark_model));
+  if (align_ || o.landmarks) landmark_net_ = std::make_unique<LandmarkNet>(o.tiny_landmarks, models);
   if (mode_ == DetectMode::None) return;
   if (mode_ == DetectMode::Ssd || mode_ == DetectMode::Tiny) {
     FaceDetectorOptions net;
@@ -82,29 +129,77 @@ FaceDetector::FaceDetector(const DetectorOptions& o, bool scenes_only)
 
 FaceDetector::~FaceDetector() = default;
 
-std::vector<cv::Rect> FaceDetector::network(const cv::Mat& bgr) const {
-  cv::Mat rgb;
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  std::vector<cv::Rect> found;
-  for (const FaceBox& b : net_->detect({rgb.data, rgb.rows, rgb.cols})) {
-    found.emplace_back(static_cast<int>(std::lround(b.x)), static_cast<int>(std::lround(b.y)),
-                       static_cast<int>(std::lround(b.w)), static_cast<int>(std::lround(b.h)));
+static std::vector<Detection> run_net(FaceDetectorNet& net, const cv::Mat& rgb, cv::Point offset = {}) {
+  std::vector<Detection> found;
+  for (const FaceBox& b : net.detect({rgb.data, rgb.rows, rgb.cols})) {
+    found.push_back({cv::Rect(static_cast<int>(std::lround(b.x)) + offset.x, static_cast<int>(std::lround(b.y)) + offset.y,
+                              static_cast<int>(std::lround(b.w)), static_cast<int>(std::lround(b.h))),
+                     b.score});
   }
   return found;
 }
 
-std::vector<cv::Rect> FaceDetector::raw(const cv::Mat& bgr) const {
-  std::vector<cv::Rect> found = net_ ? network(bgr) : haar(bgr);
-  const auto too_small = [&](const cv::Rect& r) { return r.area() <= 0 || std::max(r.width, r.height) < options_.min_face; };
+std::vector<Detection> FaceDetector::network(const cv::Mat& bgr) const {
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  std::vector<Detection> found = run_net(*net_, rgb);
+  if (!options_.small_faces) return found;
+  // Merge: a tile's face that overlaps a kept one (IoU > 0.3) is the same face; keep the higher score.
+  std::vector<Detection> all = found;
+  for (const Detection& d : small_face_pass(rgb)) all.push_back(d);
+  std::sort(all.begin(), all.end(), [](const Detection& a, const Detection& b) { return a.score > b.score; });
+  std::vector<Detection> kept;
+  for (const Detection& d : all) {
+    const bool same = std::any_of(kept.begin(), kept.end(), [&](const Detection& k) {
+      const double inter = (k.box & d.box).area();
+      return inter / (k.box.area() + d.box.area() - inter) > 0.3;
+    });
+    if (!same) kept.push_back(d);
+  }
+  return kept;
+}
+
+std::vector<Detection> FaceDetector::small_face_pass(const cv::Mat& rgb) const {
+  // The networks see the frame shrunk to their input (SSD 512, Tiny 416), where a face under ~60 px
+  // falls below their smallest anchors. Overlapping tiles of 40 % of the long side, each brought up to
+  // the input, see such faces 1.6x (SSD at 640x480) larger; only small finds are kept from them.
+  const int tile = std::max(64, static_cast<int>(std::lround(std::max(rgb.cols, rgb.rows) * 0.4)));
+  const int step = tile * 4 / 5, small = tile / 3;
+  std::vector<Detection> found;
+  const auto starts = [&](int extent) {
+    std::vector<int> s;
+    for (int p = 0;; p += step) {
+      s.push_back(std::max(0, std::min(p, extent - tile)));
+      if (p + tile >= extent) break;
+    }
+    return s;
+  };
+  for (const int y : starts(rgb.rows)) {
+    for (const int x : starts(rgb.cols)) {
+      const cv::Rect roi = cv::Rect(x, y, tile, tile) & cv::Rect(0, 0, rgb.cols, rgb.rows);
+      for (const Detection& d : run_net(*net_, rgb(roi).clone(), roi.tl())) {
+        if (std::max(d.box.width, d.box.height) <= small) found.push_back(d);
+      }
+    }
+  }
+  return found;
+}
+
+std::vector<Detection> FaceDetector::raw(const cv::Mat& bgr) const {
+  if (mode_ == DetectMode::None) return {{cv::Rect(0, 0, bgr.cols, bgr.rows), 1.0f}};
+  std::vector<Detection> found = net_ ? network(bgr) : haar(bgr);
+  const auto too_small = [&](const Detection& d) {
+    return d.box.area() <= 0 || std::max(d.box.width, d.box.height) < options_.min_face;
+  };
   found.erase(std::remove_if(found.begin(), found.end(), too_small), found.end());
   // Stable order for reproducible face indices: top to bottom, then left to right.
-  std::sort(found.begin(), found.end(), [](const cv::Rect& a, const cv::Rect& b) {
-    return a.y != b.y ? a.y < b.y : a.x < b.x;
+  std::sort(found.begin(), found.end(), [](const Detection& a, const Detection& b) {
+    return a.box.y != b.box.y ? a.box.y < b.box.y : a.box.x < b.box.x;
   });
   return found;
 }
 
-std::vector<cv::Rect> FaceDetector::haar(const cv::Mat& bgr) const {
+std::vector<Detection> FaceDetector::haar(const cv::Mat& bgr) const {
   // Detect on a copy at most 1024 px on its long side: an 8000 px photo would otherwise take minutes.
   const double scale = std::min(1.0, 1024.0 / std::max(bgr.cols, bgr.rows));
   cv::Mat gray;
@@ -114,31 +209,71 @@ std::vector<cv::Rect> FaceDetector::haar(const cv::Mat& bgr) const {
   std::vector<cv::Rect> found;
   const int min_side = std::max(20, std::min(gray.cols, gray.rows) / 20);
   cascade_.detectMultiScale(gray, found, 1.1, 5, 0, cv::Size(min_side, min_side));
-  for (auto& r : found) {
-    r = cv::Rect(static_cast<int>(r.x / scale), static_cast<int>(r.y / scale), static_cast<int>(r.width / scale),
-                 static_cast<int>(r.height / scale));
+  std::vector<Detection> out;
+  for (const auto& r : found) {
+    out.push_back({cv::Rect(static_cast<int>(r.x / scale), static_cast<int>(r.y / scale), static_cast<int>(r.width / scale),
+                            static_cast<int>(r.height / scale)),
+                   1.0f});
   }
-  return found;
+  return out;
 }
 
-std::vector<cv::Rect> FaceDetector::detect(const cv::Mat& bgr) const {
+std::vector<FoundFace> FaceDetector::detect(const cv::Mat& bgr) const {
   const cv::Rect whole(0, 0, bgr.cols, bgr.rows);
-  if (mode_ == DetectMode::None) return {whole};
-  std::vector<cv::Rect> faces = raw(bgr);
+  std::vector<Detection> raw_faces = raw(bgr);
+  DetectMode mode = mode_;  // the detector that framed the boxes (None: the image is the face crop)
   if (auto_ && !scenes_only_) {
     const double aspect = static_cast<double>(bgr.cols) / std::max(1, bgr.rows);
     const bool squarish = aspect > 0.75 && aspect < 1.33;
-    const bool fills = faces.size() == 1 && faces[0].width * 2 >= bgr.cols;
-    if (fills || (faces.empty() && squarish)) return {whole};
+    const bool fills = raw_faces.size() == 1 && raw_faces[0].box.width * 2 >= bgr.cols;
+    if (fills || (raw_faces.empty() && squarish)) {
+      raw_faces = {{whole, fills ? raw_faces[0].score : 1.0f}};
+      mode = DetectMode::None;
+    }
   }
-  for (auto& f : faces) f = expand_face_box(f, framing_scale(mode_));
+  std::vector<FoundFace> faces;
+  for (const Detection& d : raw_faces) {
+    FoundFace f;
+    f.box = mode == DetectMode::None ? d.box : framed_face_box(d.box, mode);
+    f.score = d.score;
+    faces.push_back(std::move(f));
+  }
+  // An image that already is one face crop (auto's shortcut, or --detect none) stays as it is unless
+  // alignment was asked for explicitly.
+  const bool align = align_ && (mode != DetectMode::None || options_.align == AlignMode::On);
+  if (align || options_.landmarks) add_landmarks(bgr, mode, faces);
+  for (FoundFace& f : faces) {
+    if (align) {
+      const int side = static_cast<int>(std::lround(std::clamp(aligned_side_in_image(f.landmarks), double(kMinAlignedSide),
+                                                               double(kMaxAlignedSide))));
+      f.crop = align_face(bgr, f.landmarks, side);
+    } else {
+      f.crop = crop_face(bgr, f.box);
+    }
+  }
   return faces;
 }
 
-cv::Rect expand_face_box(const cv::Rect& box, double scale) {
-  const double cx = box.x + box.width / 2.0, cy = box.y + box.height / 2.0;
-  const int side = static_cast<int>(std::lround(std::max(box.width, box.height) * scale));
-  return {static_cast<int>(std::lround(cx - side / 2.0)), static_cast<int>(std::lround(cy - side / 2.0)), side, side};
+void FaceDetector::add_landmarks(const cv::Mat& bgr, DetectMode mode, std::vector<FoundFace>& faces) const {
+  // The landmark nets were trained on face-api's SSD boxes: cut every face the way SSD would box it.
+  const double slack = mode == DetectMode::None ? 1.0 : kFramingSlack;
+  std::vector<cv::Mat> rgb(faces.size());
+  std::vector<cv::Rect> boxes(faces.size());
+  std::vector<RgbView> views;
+  for (size_t i = 0; i < faces.size(); ++i) {
+    const cv::Rect2d b(faces[i].box);
+    const double crop_side = b.width / slack;
+    const cv::Rect2d crop(b.x + b.width / 2 - crop_side / 2, b.y + b.height / 2 - crop_side / 2, crop_side, crop_side);
+    boxes[i] = to_pixels(kSsdBoxes.box_of(crop));
+    cv::cvtColor(crop_face(bgr, boxes[i]), rgb[i], cv::COLOR_BGR2RGB);
+    views.push_back({rgb[i].data, rgb[i].rows, rgb[i].cols});
+  }
+  if (views.empty()) return;
+  const auto points = landmark_net_->landmarks(views);
+  for (size_t i = 0; i < faces.size(); ++i) {
+    faces[i].landmarks.clear();
+    for (const FacePoint& p : points[i]) faces[i].landmarks.emplace_back(p[0] + boxes[i].x, p[1] + boxes[i].y);
+  }
 }
 
 cv::Mat crop_face(const cv::Mat& bgr, const cv::Rect& box) {
