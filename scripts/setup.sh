@@ -15,6 +15,7 @@ PACKAGES=(
   python3-torch python3-torchvision   # parity tests against torchvision's VGG16
   python3-protobuf                    # tests/python/read_tfevents.py: decodes our TensorBoard files independently
   slurmctld slurmd slurm-client munge # the single-node Slurm that tests `sweep --slurm`
+  chromium                            # headless: the visitors report renders without console errors (~80 MB)
 )
 
 # Node runs face-api's own networks for the parity tests (tests/reference) and npm fetches the face

@@ -3,20 +3,16 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "agegender/detection_flags.hpp"
 #include "agegender/image_limits.hpp"
 
 namespace agegender {
 
-struct PredictOptions {
+struct PredictOptions : DetectionFlags {
   std::string model;            // run directory or .safetensors checkpoint
   std::string input;            // image, folder (recursive) or video
   std::string out;              // results file; "" or "-" = stdout
   std::string format = "csv";   // csv | jsonl
-  std::string detect = "auto";  // auto (ssd with the face models, else haar) | ssd | tiny | haar | none
-  std::string cascade;          // Haar cascade XML ("" = opencv-data's frontal face cascade)
-  std::string models;           // face models folder ("" = $AGEGENDER_MODELS or models/face-api)
-  float min_score = 0.5f;       // ssd / tiny: keep faces scoring above this
-  int min_face = 0;             // drop detected faces smaller than this (pixels)
   std::string annotate;         // folder for annotated images, or a video file for video input
   int every = 1;                // video: every N-th frame
   int batch = 64;
@@ -26,6 +22,7 @@ struct PredictOptions {
   bool summary = false;
   std::string summary_json;     // default: <out>.summary.json when --summary and out is a file
   int summary_window = 300;     // video: frames per summary window
+  bool tta = false;             // average each face's and its horizontal flip's probabilities
   bool quiet = false;
 };
 

@@ -13,9 +13,10 @@ void add_predict(CLI::App& app) {
   cmd->add_option("--input", o->input, "Image, folder (recursive) or video file")->required();
   cmd->add_option("--out", o->out, "Results file (default: stdout)");
   cmd->add_option("--format", o->format, "csv or jsonl")->capture_default_str()->check(CLI::IsMember({"csv", "jsonl"}));
-  add_detection_options(cmd, o->detect, o->cascade, o->models, o->min_score, o->min_face);
+  add_detection_options(cmd, *o);
   cmd->add_option("--annotate", o->annotate, "Folder for annotated images, or an .mp4/.avi file for a video input");
   add_media_options(cmd, o->every, o->batch, o->max_pixels, o->threads, o->device);
+  cmd->add_flag("--tta", o->tta, "Test-time augmentation: average each face's and its horizontal flip's probabilities");
   cmd->add_flag("--summary", o->summary, "Print faces per age group x gender and write it as JSON");
   cmd->add_option("--summary-json", o->summary_json, "Where the summary JSON goes (default: <out>.summary.json)");
   cmd->add_option("--summary-window", o->summary_window, "Video: frames per summary window")->capture_default_str()

@@ -8,7 +8,9 @@ namespace CLI {
 class App;
 }
 
-#include <string>
+namespace agegender {
+struct DetectionFlags;
+}
 
 namespace agegender::cli {
 
@@ -20,12 +22,13 @@ void add_models(CLI::App& app);
 void add_predict(CLI::App& app);
 void add_sweep(CLI::App& app);  // also `table`
 void add_embed(CLI::App& app);
+void add_visitors(CLI::App& app);
 
 /// --every, --batch, --max-pixels, --threads, --device: how predict and embed read media and run networks.
 void add_media_options(CLI::App* cmd, int& every, int& batch, int64_t& max_pixels, int& threads, std::string& device);
 
-/// --detect, --cascade, --models, --min-score, --min-face: the face detection flags predict and embed share.
-void add_detection_options(CLI::App* cmd, std::string& detect, std::string& cascade, std::string& models, float& min_score,
-                           int& min_face);
+/// --detect, --cascade, --models, --min-score, --min-face, --small-faces, --align, --landmark-model: how
+/// predict, embed and visitors find faces; `landmark_columns`: also --landmarks (per-face output rows).
+void add_detection_options(CLI::App* cmd, DetectionFlags& flags, bool landmark_columns = true);
 
 }  // namespace agegender::cli

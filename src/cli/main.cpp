@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   agegender::cli::add_eval(app);
   agegender::cli::add_predict(app);
   agegender::cli::add_embed(app);
+  agegender::cli::add_visitors(app);
   agegender::cli::add_sweep(app);
   agegender::cli::add_config(app);
   agegender::cli::add_models(app);

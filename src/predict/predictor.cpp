@@ -19,6 +19,7 @@
 #include "vision/face_pipeline.hpp"
 #include "model/checkpoint.hpp"
 #include "model/device.hpp"
+#include "model/inference.hpp"
 
 namespace agegender {
 namespace fs = std::filesystem;
@@ -34,16 +35,16 @@ class Predictor : public FaceConsumer {
   }
 
   void begin() override {
-    writer_ = std::make_unique<ResultWriter>(o_.out, o_.format);
+    writer_ = std::make_unique<ResultWriter>(o_.out, o_.format, o_.landmarks);
     if (annotate_folder_) fs::create_directories(annotate_root_);
   }
 
   bool annotate_folder_ = false;  // annotated images go into a folder (no video among the inputs)
 
-  void prepare_face(const cv::Mat& bgr, const cv::Rect& box, PipelineFace& face) const override {
+  void prepare_face(const FoundFace& found, PipelineFace& face) const override {
     const ModelInput& in = m_.input;
     std::vector<uint8_t> source(static_cast<size_t>(in.source_size) * in.source_size * 3);
-    center_square_rgb(crop_face(bgr, box), in.source_size, source.data());
+    center_square_rgb(found.crop, in.source_size, source.data());
     face.data.resize(static_cast<size_t>(in.channels) * in.size * in.size);
     source_to_model(source.data(), in, face.data.data());
   }
@@ -86,20 +87,21 @@ void Predictor::consume(std::vector<PipelineItem>& items) {
   }
   const int64_t size = m_.input.size, channels = m_.input.channels;
   const torch::Device device = m_.model->parameters().front().device();
-  std::vector<float> age_probs, female_probs;
+  std::vector<float> age_probs, female_probs, ages;
+  const HeadDecoder decoder(m_.spec, m_.binning, m_.class_mean_age);
   torch::NoGradGuard no_grad;
   for (size_t start = 0; start < faces.size(); start += static_cast<size_t>(o_.batch)) {
     const int64_t n = static_cast<int64_t>(std::min(faces.size() - start, static_cast<size_t>(o_.batch)));
     auto x = torch::empty({n, channels, size, size}, torch::kFloat);
     for (int64_t i = 0; i < n; ++i) normalize_pixels(faces[start + i]->data.data(), m_.input, x[i].data_ptr<float>());
-    const ModelOutput out = m_.model->forward(x.to(device));
-    if (out.age_logits.defined()) {
-      const auto p = torch::softmax(out.age_logits, 1).to(torch::kCPU).contiguous();
-      age_probs.insert(age_probs.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+    // Age groups (a year head's summed over each group's years), expected age, P(female); --tta averages flips.
+    const HeadProbs h = infer(*m_.model, decoder, x.to(device), o_.tta);
+    if (h.age_probs.defined()) {
+      age_probs.insert(age_probs.end(), h.age_probs.data_ptr<float>(), h.age_probs.data_ptr<float>() + h.age_probs.numel());
+      ages.insert(ages.end(), h.expected_age.data_ptr<float>(), h.expected_age.data_ptr<float>() + h.expected_age.numel());
     }
-    if (out.gender_logits.defined()) {
-      const auto p = torch::softmax(out.gender_logits, 1).select(1, 1).to(torch::kCPU).contiguous();
-      female_probs.insert(female_probs.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+    if (h.female_prob.defined()) {
+      female_probs.insert(female_probs.end(), h.female_prob.data_ptr<float>(), h.female_prob.data_ptr<float>() + h.female_prob.numel());
     }
   }
   const auto names = m_.binning.class_names();
@@ -109,18 +111,23 @@ void Predictor::consume(std::vector<PipelineItem>& items) {
     std::vector<PredictionRow> rows;
     const std::string file = it.input->path;
     if (it.faces.empty()) {
-      rows.push_back({file, it.frame, 0, 0, 0, 0, 0, "", 0, 0, "", 0, it.error});
+      PredictionRow r;
+      r.file = file, r.frame = it.frame, r.error = it.error;
+      rows.push_back(std::move(r));
       ++report_.errors;
     }
     for (size_t f = 0; f < it.faces.size(); ++f, ++next) {
-      PredictionRow r{file, it.frame, static_cast<int>(f), it.faces[f].box.x, it.faces[f].box.y, it.faces[f].box.width,
-                      it.faces[f].box.height, "", 0, 0, "", 0, ""};
+      const PipelineFace& face = it.faces[f];
+      PredictionRow r;
+      r.file = file, r.frame = it.frame, r.face = static_cast<int>(f);
+      r.x = face.box.x, r.y = face.box.y, r.w = face.box.width, r.h = face.box.height;
+      r.marks = face.marks();
       if (!age_probs.empty()) {
         const float* p = &age_probs[next * k];
         const size_t best = static_cast<size_t>(std::max_element(p, p + k) - p);
         r.age_group = names[best];
         r.age_prob = p[best];
-        for (size_t c = 0; c < k; ++c) r.age += p[c] * m_.class_mean_age[c];
+        r.age = ages[next];
       }
       if (!female_probs.empty()) {
         const float pf = female_probs[next];
@@ -191,7 +198,7 @@ PredictReport run_predict(const PredictOptions& o) {
   Predictor predictor(o, model);
   FacePipelineOptions po;
   po.inputs = &inputs;
-  po.detector = detector_options(o.detect, o.cascade, o.models, o.min_score, o.min_face);
+  po.detector = detector_options(o);
   po.every = o.every;
   po.threads = threads;
   po.max_pixels = o.max_pixels;

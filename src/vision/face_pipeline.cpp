@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -46,13 +47,19 @@ class Pipeline {
   FaceConsumer& c_;
   std::vector<std::unique_ptr<FaceDetector>> detectors_;  // one per worker: cascades are not thread-safe
   PipelineReport report_;
+  mutable std::atomic<int64_t> decode_ns_{0}, detect_ns_{0};  // summed over threads (visitors' stage times)
 };
 
 void Pipeline::find_faces(PipelineItem& item, const cv::Mat& bgr, const FaceDetector& det) const {
-  for (const cv::Rect& box : det.detect(bgr)) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<FoundFace> found_faces = det.detect(bgr);
+  detect_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+  for (const FoundFace& found : found_faces) {
     PipelineFace f;
-    f.box = box;
-    c_.prepare_face(bgr, box, f);
+    f.box = found.box;
+    f.score = found.score;
+    f.landmarks = found.landmarks;
+    c_.prepare_face(found, f);
     item.faces.push_back(std::move(f));
   }
   if (item.faces.empty()) item.error = "no face found";
@@ -78,9 +85,12 @@ void Pipeline::run_stills(const std::vector<const PredictInput*>& stills) {
       it.error = it.input->error;  // e.g. a symlink loop found while listing the folder
       if (!it.error.empty()) return;
       try {  // whatever one image throws (cv::Exception, bad_alloc) is its error row, not the run's end
+        const auto t0 = std::chrono::steady_clock::now();
         const std::string bytes = read_bytes(it.input->path, &it.error);
         cv::Mat bgr;
-        if (it.error.empty() && decode_bgr(bytes, &bgr, &it.error, o_.max_pixels)) {
+        const bool decoded = it.error.empty() && decode_bgr(bytes, &bgr, &it.error, o_.max_pixels);
+        decode_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+        if (decoded) {
           find_faces(it, bgr, *detectors_[static_cast<size_t>(w)]);
         }
       } catch (const std::exception& e) {
@@ -112,7 +122,9 @@ void Pipeline::run_video(const PredictInput& in) {
   constexpr size_t kFramesPerChunk = 16;
   std::vector<PipelineItem> items;
   cv::Mat frame;
-  for (long index = 0; cap.read(frame); ++index) {
+  auto t_read = std::chrono::steady_clock::now();
+  for (long index = 0; cap.read(frame); ++index, t_read = std::chrono::steady_clock::now()) {
+    report_.decode_seconds += seconds_since(t_read);  // skipped frames are decoded too
     if (index % o_.every != 0) continue;
     if (const std::string big = pixels_over_cap(frame.cols, frame.rows, o_.max_pixels); !big.empty()) {
       c_.consume(items);  // rows stay in frame order
@@ -156,6 +168,8 @@ PipelineReport Pipeline::run() {
   run_stills(stills);
   for (const auto* v : videos) run_video(*v);
   report_.seconds = seconds_since(t0);
+  report_.decode_seconds += decode_ns_.load() / 1e9;
+  report_.detect_seconds = detect_ns_.load() / 1e9;
   return report_;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "agegender/face_location.hpp"
 #include "vision/face_detector.hpp"
 #include "vision/inputs.hpp"
 
@@ -26,8 +27,18 @@ struct FacePipelineOptions {
 };
 
 struct PipelineFace {
-  cv::Rect box;
+  cv::Rect box;       // FoundFace::box
+  float score = 1;    // the detector's score
+  std::vector<cv::Point2f> landmarks;  // 68 points in image pixels, when the landmark net ran
   std::vector<uint8_t> data;  // what FaceConsumer::prepare_face made of it
+
+  /// The --landmarks output columns of this face.
+  FaceLandmarks marks() const {
+    FaceLandmarks m;
+    m.score = score;
+    for (const cv::Point2f& p : landmarks) m.xy.insert(m.xy.end(), {p.x, p.y});
+    return m;
+  }
 };
 
 struct PipelineItem {
@@ -44,8 +55,9 @@ class FaceConsumer {
   /// Main thread, once inputs are listed and detectors loaded (so a usage error has written nothing):
   /// open the outputs.
   virtual void begin() {}
-  /// Worker threads (must be thread-safe): the face's input to the consumer's network.
-  virtual void prepare_face(const cv::Mat& bgr, const cv::Rect& box, PipelineFace& face) const = 0;
+  /// Worker threads (must be thread-safe): the face's input to the consumer's network, made from
+  /// `found.crop` (UTKFace framing, aligned when alignment is on) into `face.data`.
+  virtual void prepare_face(const FoundFace& found, PipelineFace& face) const = 0;
   /// Main thread, in input order, one chunk at a time: run the network, write the rows (error rows for
   /// items whose `error` is set).
   virtual void consume(std::vector<PipelineItem>& items) = 0;
@@ -57,6 +69,7 @@ class FaceConsumer {
 struct PipelineReport {
   size_t inputs = 0, read_ok = 0;  // video frames count as inputs
   double seconds = 0;
+  double decode_seconds = 0, detect_seconds = 0;  // reading + decoding, face detection (summed over threads)
 };
 
 /// Throws UsageError for a bad --input/--detect/--every. Inputs that can't be read become error items.

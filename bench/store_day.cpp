@@ -1,0 +1,431 @@
+#include "store_day.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "agegender/csv.hpp"
+#include "agegender/dataset_source.hpp"
+#include "agegender/duplicates.hpp"
+#include "agegender/error.hpp"
+#include "agegender/image_decode.hpp"
+#include "agegender/split.hpp"
+#include "agegender/utkface.hpp"
+#include "visitors/cluster.hpp"
+
+namespace agegender::bench {
+namespace fs = std::filesystem;
+
+void Appearance::centre(long frame, double* x, double* y) const {
+  const double t = last_frame > first_frame ? static_cast<double>(frame - first_frame) / (last_frame - first_frame) : 0;
+  *x = x0 + (x1 - x0) * t;
+  *y = y0 + (y1 - y0) * t;
+}
+
+nlohmann::json StoreDayTruth::to_json() const {
+  nlohmann::json people = nlohmann::json::array(), apps = nlohmann::json::array();
+  for (size_t p = 0; p < age.size(); ++p) people.push_back({{"person", p}, {"age", age[p]}, {"gender", gender_name(gender[p])}, {"crop", crop[p]}});
+  for (const auto& a : appearances) {
+    apps.push_back({{"person", a.person}, {"camera", a.camera}, {"segment", a.segment}, {"video", a.video},
+                    {"first_frame", a.first_frame}, {"last_frame", a.last_frame}, {"x0", a.x0}, {"y0", a.y0}, {"x1", a.x1},
+                    {"y1", a.y1}, {"s0", a.s0}, {"s1", a.s1}});
+  }
+  return {{"start", start}, {"videos", videos}, {"people", people}, {"appearances", apps}, {"video_seconds", video_seconds}};
+}
+
+StoreDayTruth StoreDayTruth::from_json(const nlohmann::json& j) {
+  StoreDayTruth t;
+  t.start = j.at("start");
+  t.videos = j.at("videos").get<std::vector<std::string>>();
+  for (const auto& p : j.at("people")) {
+    t.age.push_back(p.at("age"));
+    t.gender.push_back(p.at("gender") == "female" ? 1 : 0);
+    t.crop.push_back(p.at("crop"));
+  }
+  for (const auto& a : j.at("appearances")) {
+    Appearance x;
+    x.person = a.at("person"), x.camera = a.at("camera"), x.segment = a.at("segment"), x.video = a.at("video");
+    x.first_frame = a.at("first_frame"), x.last_frame = a.at("last_frame");
+    x.x0 = a.at("x0"), x.y0 = a.at("y0"), x.x1 = a.at("x1"), x.y1 = a.at("y1"), x.s0 = a.at("s0"), x.s1 = a.at("s1");
+    t.appearances.push_back(x);
+  }
+  t.video_seconds = j.value("video_seconds", 0.0);
+  return t;
+}
+
+namespace {
+
+struct Person {
+  std::string name;
+  FaceLabel label;
+  cv::Mat crop;
+};
+
+// `count` distinct people from the test split, as `prepare` splits (seed 42, 0.8/0.1/0.1, duplicates
+// kept together); one member per duplicate group.
+std::vector<Person> pick_people(const std::string& archive, int count, std::mt19937& rng) {
+  SourceListing src = read_dataset_source(archive);
+  std::vector<const SourceFile*> ok;
+  std::vector<FaceLabel> labels;
+  std::vector<std::string_view> contents;
+  for (const auto& f : src.files) {
+    const ParsedName p = parse_utkface_name(f.name);
+    if (!p.label) continue;
+    ok.push_back(&f);
+    labels.push_back(*p.label);
+    contents.push_back(f.bytes);
+  }
+  std::vector<std::vector<size_t>> units = find_duplicate_groups(contents);
+  std::vector<bool> second(ok.size(), false), grouped(ok.size(), false);
+  for (const auto& g : units) {
+    for (size_t k = 0; k < g.size(); ++k) {
+      grouped[g[k]] = true;
+      second[g[k]] = k > 0;
+    }
+  }
+  for (size_t i = 0; i < ok.size(); ++i) {
+    if (!grouped[i]) units.push_back({i});
+  }
+  const std::vector<Split> split = stratified_split(labels, units, SplitFractions{}, 42);
+  std::vector<size_t> test;
+  for (size_t i = 0; i < ok.size(); ++i) {
+    if (split[i] == Split::Test && !second[i]) test.push_back(i);
+  }
+  if (static_cast<int>(test.size()) < count) throw RuntimeError("store day: only " + std::to_string(test.size()) + " test crops");
+  std::shuffle(test.begin(), test.end(), rng);
+  std::vector<Person> people;
+  for (size_t i = 0; i < test.size() && static_cast<int>(people.size()) < count; ++i) {
+    Person p;
+    std::string err;
+    if (!decode_bgr(ok[test[i]]->bytes, &p.crop, &err)) continue;
+    p.name = ok[test[i]]->name;
+    p.label = labels[test[i]];
+    people.push_back(std::move(p));
+  }
+  return people;
+}
+
+cv::Mat background(int w, int h, std::mt19937& rng) {
+  std::uniform_int_distribution<int> u(0, 255);
+  cv::Mat bg(h, w, CV_8UC3);
+  for (int y = 0; y < h; ++y) bg.row(y).setTo(cv::Scalar(90 + 60.0 * y / h, 100 + 40.0 * y / h, 110));
+  for (int k = 0; k < 14; ++k) {  // shelves, posters, doors
+    const cv::Rect r(u(rng) * w / 256, u(rng) * h / 256, 40 + u(rng) * w / 600, 30 + u(rng) * h / 500);
+    cv::rectangle(bg, r, cv::Scalar(u(rng), u(rng), u(rng)), cv::FILLED);
+  }
+  cv::Mat noise(h, w, CV_8UC3);
+  cv::randu(noise, cv::Scalar::all(0), cv::Scalar::all(40));
+  bg += noise;
+  cv::GaussianBlur(bg, bg, cv::Size(0, 0), 3);
+  return bg;
+}
+
+// An oval, soft-edged mask: the crop's own background fades into the scene, so detectors see a head
+// rather than a pasted square (whose edges would also be found as a face's box).
+const cv::Mat& feather(int side) {
+  static thread_local std::map<int, cv::Mat> masks;
+  cv::Mat& m = masks[side];
+  if (m.empty()) {
+    m = cv::Mat::zeros(side, side, CV_32FC3);
+    cv::ellipse(m, cv::Point(side / 2, side / 2), cv::Size(side * 9 / 20, side / 2), 0, 0, 360, cv::Scalar::all(1.0), cv::FILLED);
+    cv::GaussianBlur(m, m, cv::Size(0, 0), std::max(1.0, side / 16.0));
+  }
+  return m;
+}
+
+void blend(const cv::Mat& face, const cv::Mat& alpha, cv::Mat dst) {
+  cv::Mat f, d;
+  face.convertTo(f, CV_32FC3);
+  dst.convertTo(d, CV_32FC3);
+  const cv::Mat rest = cv::Scalar::all(1.0) - alpha;
+  d = f.mul(alpha) + d.mul(rest);
+  d.convertTo(dst, CV_8UC3);
+}
+
+std::string stamp(int segment) { return segment == 0 ? "20261128-090000" : "20261128-130000"; }
+
+}  // namespace
+
+StoreDayTruth generate_store_day(const StoreDayOptions& o) {
+  std::mt19937 rng(o.seed);
+  auto uni = [&](double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(rng); };
+  const std::vector<Person> people = pick_people(o.archive, o.people, rng);
+  StoreDayTruth truth;
+  for (const auto& p : people) {
+    truth.age.push_back(p.label.age);
+    truth.gender.push_back(p.label.gender);
+    truth.crop.push_back(p.name);
+  }
+  const double W = o.width, H = o.height;
+  const int min_face = o.easy ? std::max(o.min_face, 100) : o.min_face;
+  auto walk = [&](int person, int camera, int segment) {
+    Appearance a;
+    a.person = person, a.camera = camera, a.segment = segment;
+    a.s0 = std::exp(uni(std::log(min_face), std::log(o.max_face)));
+    a.s1 = std::clamp(a.s0 * (o.easy ? 1.0 : uni(0.75, 1.33)), static_cast<double>(min_face), static_cast<double>(o.max_face));
+    const bool right = uni(0, 1) < 0.5;
+    const double left_x = uni(0.05, 0.25) * W + a.s0 / 2, right_x = uni(0.75, 0.95) * W - a.s1 / 2;
+    a.x0 = right ? left_x : right_x;
+    a.x1 = right ? right_x : left_x;
+    a.y0 = uni(0.25, 0.75) * H;
+    a.y1 = std::clamp(a.y0 + uni(-0.1, 0.1) * H, a.s1, H - a.s1);
+    a.last_frame = static_cast<long>(std::round(uni(3, o.easy ? 3.5 : 6) * o.fps));  // length for now
+    return a;
+  };
+  std::vector<Appearance> apps;
+  for (int p = 0; p < static_cast<int>(people.size()); ++p) {
+    const int segment = o.segments > 1 && uni(0, 1) < 0.4 ? 1 : 0;
+    apps.push_back(walk(p, static_cast<int>(rng() % o.cameras), segment));
+  }
+  const int returning = static_cast<int>(std::round(o.returning * people.size()));
+  for (int p = 0; p < returning; ++p) {  // the first people are random (shuffled), so take them
+    const Appearance& first = apps[static_cast<size_t>(p)];
+    const bool later = o.segments > 1 && first.segment == 0 && uni(0, 1) < 0.5;
+    const int camera = later ? static_cast<int>(rng() % o.cameras) : (first.camera + 1) % std::max(o.cameras, 2);
+    apps.push_back(walk(p, camera % o.cameras, later ? 1 : first.segment));
+  }
+  // Place the walks in time, per video (camera x segment): one after another when easy, else at random
+  // times in a video long enough for the wanted mean number of people in view.
+  for (int s = 0; s < o.segments; ++s) {
+    std::vector<std::vector<Appearance*>> cams(static_cast<size_t>(o.cameras));
+    for (auto& a : apps) {
+      if (a.segment == s) cams[static_cast<size_t>(a.camera)].push_back(&a);
+    }
+    long frames = 0;
+    for (auto& list : cams) {
+      long busy = 0;
+      for (auto* a : list) {
+        busy += a->last_frame + static_cast<long>(o.fps);
+        frames = std::max(frames, a->last_frame + static_cast<long>(4 * o.fps));  // the longest walk fits
+      }
+      frames = std::max(frames, static_cast<long>(busy / (o.easy ? 1.0 : o.concurrency)) + static_cast<long>(4 * o.fps));
+    }
+    for (int c = 0; c < o.cameras; ++c) {
+      long t = static_cast<long>(o.fps);  // a second without anyone first
+      for (auto* a : cams[static_cast<size_t>(c)]) {
+        const long length = a->last_frame;
+        a->first_frame = o.easy ? t : static_cast<long>(uni(o.fps, static_cast<double>(frames - length - 2 * o.fps)));
+        a->last_frame = a->first_frame + length;
+        t = a->last_frame + static_cast<long>(uni(0.5, 1.5) * o.fps);
+        a->video = "cam" + std::to_string(c + 1) + "_" + stamp(s) + ".mp4";
+      }
+      if (o.easy) frames = std::max(frames, t + static_cast<long>(o.fps));
+    }
+    fs::create_directories(fs::path(o.out) / "videos");
+    for (int c = 0; c < o.cameras; ++c) {
+      const std::string name = "cam" + std::to_string(c + 1) + "_" + stamp(s) + ".mp4";
+      truth.videos.push_back(name);
+      cv::VideoWriter vw((fs::path(o.out) / "videos" / name).string(), cv::VideoWriter::fourcc('m', 'p', '4', 'v'), o.fps,
+                         cv::Size(o.width, o.height));
+      if (!vw.isOpened()) throw RuntimeError("store day: cannot write " + name);
+      const cv::Mat bg = background(o.width, o.height, rng);
+      const cv::Rect pillar(static_cast<int>(0.58 * W), 0, static_cast<int>(0.035 * W), o.height);
+      std::vector<const Appearance*> list(cams[static_cast<size_t>(c)].begin(), cams[static_cast<size_t>(c)].end());
+      std::map<const Appearance*, std::pair<double, double>> light;  // brightness at start and end of the walk
+      std::map<const Appearance*, int> occluded;                      // 0 none, else which frame window
+      for (const auto* a : list) {
+        light[a] = o.easy ? std::make_pair(1.0, 1.0) : std::make_pair(uni(0.6, 1.3), uni(0.6, 1.3));
+        occluded[a] = !o.easy && uni(0, 1) < 0.25 ? 1 : 0;
+      }
+      cv::Mat frame, face;
+      for (long f = 0; f < frames; ++f) {
+        bg.copyTo(frame);
+        std::vector<const Appearance*> now;
+        for (const auto* a : list) {
+          if (f >= a->first_frame && f <= a->last_frame) now.push_back(a);
+        }
+        // Smaller (farther) faces first: nearer people cover them where paths cross.
+        std::sort(now.begin(), now.end(), [](const Appearance* a, const Appearance* b) { return a->s0 + a->s1 < b->s0 + b->s1; });
+        for (const auto* a : now) {
+          const double t = static_cast<double>(f - a->first_frame) / std::max(1L, a->last_frame - a->first_frame);
+          double x, y;
+          a->centre(f, &x, &y);
+          const int side = static_cast<int>(std::round(a->s0 + (a->s1 - a->s0) * t));
+          cv::resize(people[static_cast<size_t>(a->person)].crop, face, cv::Size(side, side), 0, 0, cv::INTER_AREA);
+          const auto [l0, l1] = light.at(a);
+          face.convertTo(face, -1, l0 + (l1 - l0) * t, 0);
+          if (occluded.at(a) && t > 0.3 && t < 0.6) {  // a shelf edge covers the lower part of the face for a while
+            cv::rectangle(face, cv::Rect(0, side * 3 / 5, side, side - side * 3 / 5), cv::Scalar(70, 80, 90), cv::FILLED);
+          }
+          const cv::Rect at(static_cast<int>(x) - side / 2, static_cast<int>(y) - side / 2, side, side);
+          const cv::Rect vis = at & cv::Rect(0, 0, o.width, o.height);
+          if (vis.area() > 0) blend(face(vis - at.tl()), feather(side)(vis - at.tl()), frame(vis));
+        }
+        if (!o.easy) frame(pillar).setTo(cv::Scalar(60, 60, 70));  // people walking behind it vanish briefly
+        vw.write(frame);
+      }
+      truth.video_seconds += frames / o.fps;
+    }
+  }
+  truth.appearances = apps;
+  std::ofstream(fs::path(o.out) / "truth.json") << truth.to_json().dump(1) << "\n";
+  return truth;
+}
+
+nlohmann::json DayScore::to_json() const {
+  return {{"true_people", true_people}, {"visitors", visitors}, {"count_error", count_error}, {"tracks", tracks},
+          {"matched_tracks", matched_tracks}, {"pair_precision", pair_precision}, {"pair_recall", pair_recall},
+          {"true_female_share", true_female}, {"found_female_share", found_female}, {"age_tv", age_tv},
+          {"gender_accuracy", gender_accuracy}};
+}
+
+namespace {
+
+std::vector<std::map<std::string, std::string>> read_csv(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw RuntimeError("cannot read " + path);
+  CsvReader r(in);
+  std::vector<std::string> header, fields;
+  r.next(header);
+  std::vector<std::map<std::string, std::string>> rows;
+  while (r.next(fields)) {
+    std::map<std::string, std::string> row;
+    for (size_t i = 0; i < header.size() && i < fields.size(); ++i) row[header[i]] = fields[i];
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::string intuition_group(int age) {
+  static const int edges[] = {3, 13, 20, 30, 45, 60};
+  static const char* names[] = {"0-2", "3-12", "13-19", "20-29", "30-44", "45-59", "60+"};
+  int k = 0;
+  while (k < 6 && age >= edges[k]) ++k;
+  return names[k];
+}
+
+}  // namespace
+
+std::vector<int> match_tracks(const std::string& out_dir, const StoreDayTruth& truth) {
+  std::vector<int> persons;
+  for (const auto& t : read_csv(out_dir + "/tracks.csv")) {
+    const std::string video = fs::path(t.at("video")).filename().string();
+    const long f0 = std::stol(t.at("first_frame")), f1 = std::stol(t.at("last_frame"));
+    const double tx0 = std::stod(t.at("first_x")), ty0 = std::stod(t.at("first_y"));
+    const double tx1 = std::stod(t.at("last_x")), ty1 = std::stod(t.at("last_y"));
+    double best = 1e300;
+    int person = -1;
+    for (const auto& a : truth.appearances) {
+      if (a.video != video || f1 < a.first_frame || f0 > a.last_frame) continue;
+      double ax0, ay0, ax1, ay1;
+      a.centre(std::clamp(f0, a.first_frame, a.last_frame), &ax0, &ay0);
+      a.centre(std::clamp(f1, a.first_frame, a.last_frame), &ax1, &ay1);
+      const double d = std::hypot(ax0 - tx0, ay0 - ty0) + std::hypot(ax1 - tx1, ay1 - ty1);
+      if (d < best && d < 2 * std::max(a.s0, a.s1)) {
+        best = d;
+        person = a.person;
+      }
+    }
+    persons.push_back(person);
+  }
+  return persons;
+}
+
+void pair_scores(const std::vector<int>& labels, const std::vector<int>& persons, double* precision, double* recall) {
+  size_t tp = 0, fp = 0, fn = 0;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    for (size_t j = i + 1; j < labels.size(); ++j) {
+      const bool same_v = labels[i] == labels[j], same_p = persons[i] == persons[j];
+      tp += same_v && same_p;
+      fp += same_v && !same_p;
+      fn += !same_v && same_p;
+    }
+  }
+  *precision = tp + fp ? static_cast<double>(tp) / (tp + fp) : 1.0;
+  *recall = tp + fn ? static_cast<double>(tp) / (tp + fn) : 1.0;
+}
+
+DayScore score_day(const std::string& out_dir, const StoreDayTruth& truth) {
+  DayScore s;
+  const auto tracks = read_csv(out_dir + "/tracks.csv");
+  const auto visitors = read_csv(out_dir + "/visitors.csv");
+  std::set<int> people;
+  for (const auto& a : truth.appearances) people.insert(a.person);
+  s.true_people = people.size();
+  s.visitors = visitors.size();
+  s.tracks = tracks.size();
+  s.count_error = (static_cast<double>(s.visitors) - s.true_people) / std::max<size_t>(s.true_people, 1);
+  const std::vector<int> persons = match_tracks(out_dir, truth);
+  std::vector<std::pair<int, int>> matched;  // visitor, person
+  std::vector<int> labels, matched_persons;
+  for (size_t i = 0; i < tracks.size(); ++i) {
+    if (persons[i] < 0) continue;
+    matched.emplace_back(std::stoi(tracks[i].at("visitor")), persons[i]);
+    labels.push_back(matched.back().first);
+    matched_persons.push_back(persons[i]);
+  }
+  s.matched_tracks = matched.size();
+  pair_scores(labels, matched_persons, &s.pair_precision, &s.pair_recall);
+  // Shares: found visitors vs true people.
+  std::map<std::string, double> found_age, true_age;
+  double female = 0;
+  for (const auto& v : visitors) {
+    female += v.at("gender") == "female";
+    found_age[v.at("age_group")] += 1.0 / std::max<size_t>(visitors.size(), 1);
+  }
+  s.found_female = female / std::max<size_t>(visitors.size(), 1);
+  double tf = 0;
+  for (int p : people) {
+    tf += truth.gender[static_cast<size_t>(p)];
+    true_age[intuition_group(truth.age[static_cast<size_t>(p)])] += 1.0 / people.size();
+  }
+  s.true_female = tf / std::max<size_t>(people.size(), 1);
+  std::set<std::string> groups;
+  for (const auto& [g, x] : found_age) groups.insert(g);
+  for (const auto& [g, x] : true_age) groups.insert(g);
+  for (const auto& g : groups) s.age_tv += 0.5 * std::abs(found_age[g] - true_age[g]);
+  // Gender accuracy per visitor: against the person most of its matched tracks belong to.
+  std::map<int, std::map<int, int>> votes;
+  for (const auto& [v, p] : matched) ++votes[v][p];
+  size_t right = 0, judged = 0;
+  for (const auto& v : visitors) {
+    const int id = std::stoi(v.at("visitor"));
+    if (!votes.count(id) || v.at("gender").empty()) continue;
+    const auto& m = votes[id];
+    const int p = std::max_element(m.begin(), m.end(), [](const auto& a, const auto& b) { return a.second < b.second; })->first;
+    ++judged;
+    right += (v.at("gender") == "female") == (truth.gender[static_cast<size_t>(p)] == 1);
+  }
+  s.gender_accuracy = judged ? static_cast<double>(right) / judged : 0;
+  return s;
+}
+
+nlohmann::json sweep_same_person(const std::string& out_dir, const StoreDayTruth& truth, const std::vector<double>& thresholds) {
+  const auto tracks = read_csv(out_dir + "/tracks.csv");
+  const auto descs = read_csv(out_dir + "/descriptors.csv");
+  const std::vector<int> persons = match_tracks(out_dir, truth);
+  std::set<int> people;
+  for (const auto& a : truth.appearances) people.insert(a.person);
+  std::map<std::string, int> cameras;
+  std::vector<std::vector<float>> d(tracks.size(), std::vector<float>(128));
+  std::vector<ClusterItem> items;
+  for (size_t i = 0; i < tracks.size(); ++i) {
+    for (int k = 0; k < 128; ++k) d[i][static_cast<size_t>(k)] = std::stof(descs.at(i).at("d" + std::to_string(k)));
+    const int cam = cameras.emplace(tracks[i].at("video"), static_cast<int>(cameras.size())).first->second;
+    items.push_back({d[i].data(), cam, std::stol(tracks[i].at("first_frame")), std::stol(tracks[i].at("last_frame"))});
+  }
+  nlohmann::json rows = nlohmann::json::array();
+  for (double th : thresholds) {
+    const std::vector<int> labels = cluster_tracks(items, 128, th);
+    std::vector<int> l, p;
+    for (size_t i = 0; i < labels.size(); ++i) {
+      if (persons[i] >= 0) l.push_back(labels[i]), p.push_back(persons[i]);
+    }
+    double precision = 0, recall = 0;
+    pair_scores(l, p, &precision, &recall);
+    const int visitors = labels.empty() ? 0 : *std::max_element(labels.begin(), labels.end()) + 1;
+    rows.push_back({{"same_person", th}, {"visitors", visitors},
+                    {"count_error", (visitors - static_cast<double>(people.size())) / std::max<size_t>(people.size(), 1)},
+                    {"pair_precision", precision}, {"pair_recall", recall}});
+  }
+  return rows;
+}
+
+}  // namespace agegender::bench

@@ -1,0 +1,80 @@
+// `agegender visitors` on a generated store day: count, pairwise precision/recall, gender share, age-group
+// distribution against the truth, speed (real-time factor, per-stage times) and peak memory.
+//   bench_visitors ARCHIVE MODEL WORK_DIR [PEOPLE=300] [easy] [-- extra visitors flags...]
+// `easy`: the integration test's day (640x360, large faces, one person at a time, one segment, seed 3).
+// The day (videos + truth.json) is generated into WORK_DIR/day once and reused while PEOPLE is unchanged;
+// results go to WORK_DIR/result.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "store_day.hpp"
+
+using namespace agegender::bench;
+namespace fs = std::filesystem;
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    std::fprintf(stderr, "usage: %s ARCHIVE MODEL WORK_DIR [PEOPLE=300] [-- visitors flags...]\n", argv[0]);
+    return 2;
+  }
+  const std::string archive = argv[1], model = argv[2], work = argv[3];
+  int argi = 4;
+  const int people = argc > argi && std::string(argv[argi]) != "--" ? std::atoi(argv[argi++]) : 300;
+  const bool easy = argc > argi && std::string(argv[argi]) == "easy";
+  argi += easy;
+  std::string extra;
+  for (int i = argi; i < argc; ++i) {
+    if (std::string(argv[i]) != "--") extra += std::string(" ") + argv[i];
+  }
+  const fs::path day = fs::path(work) / "day";
+  StoreDayTruth truth;
+  bool reuse = false;
+  if (std::ifstream in(day / "truth.json"); in) {
+    truth = StoreDayTruth::from_json(nlohmann::json::parse(in));
+    reuse = static_cast<int>(truth.age.size()) == people;
+  }
+  if (!reuse) {
+    fs::remove_all(day);
+    StoreDayOptions o;
+    o.archive = archive;
+    o.out = day.string();
+    o.people = people;
+    o.segments = 2;       // 09:00 and 13:00 files per camera
+    o.concurrency = 3.5;  // people in view per camera, on average
+    o.seed = 2026;
+    if (easy) {  // as tests/test_integration_visitors.cpp
+      o.segments = 1, o.returning = 0.25, o.width = 640, o.height = 360, o.max_face = 150, o.easy = true, o.seed = 3;
+    }
+    std::fprintf(stderr, "generating a store day of %d people into %s ...\n", people, o.out.c_str());
+    truth = generate_store_day(o);
+  }
+  std::fprintf(stderr, "%zu people, %zu walks, %zu videos, %.0f s of video\n", truth.age.size(), truth.appearances.size(),
+               truth.videos.size(), truth.video_seconds);
+  const fs::path result = fs::path(work) / "result";
+  const std::string cmd = "/usr/bin/time -f 'peak_rss_kb %M' -o " + (fs::path(work) / "time.txt").string() + " " +
+                          AGEGENDER_BIN + " visitors --model " + model + " --input " + (day / "videos").string() +
+                          " --out " + result.string() + " --start " + truth.start + " --quiet" + extra;
+  std::fprintf(stderr, "%s\n", cmd.c_str());
+  if (std::system(cmd.c_str()) != 0) return 1;
+  const DayScore s = score_day(result.string(), truth);
+  std::ifstream in(result / "summary.json");
+  const nlohmann::json summary = nlohmann::json::parse(in);
+  nlohmann::json out = {{"score", s.to_json()}, {"processing", summary["processing"]}, {"flags", extra}};
+  if (fs::exists(result / "descriptors.csv")) {  // --keep-descriptors: how other thresholds would have done
+    std::vector<double> th;
+    for (double t = 0.30; t < 0.751; t += 0.025) th.push_back(t);
+    out["same_person_sweep"] = sweep_same_person(result.string(), truth, th);
+  }
+  std::ifstream t(fs::path(work) / "time.txt");
+  std::string key;
+  long rss = 0;
+  while (t >> key) {
+    if (key == "peak_rss_kb") t >> rss;
+  }
+  out["peak_rss_mb_time"] = rss / 1024.0;
+  std::printf("%s\n", out.dump(1).c_str());
+  return 0;
+}

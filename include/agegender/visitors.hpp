@@ -1,0 +1,61 @@
+#pragma once
+// `agegender visitors`: daily unique visitors and their age/gender from store camera videos (or folders
+// of frames): detect faces, track them per camera, fuse each track's age/gender over its frames, describe
+// each track by its best frames, cluster the day's tracks into visitors. Writes visitors.csv, tracks.csv,
+// summary.json and report.html. No face image, crop or descriptor is written unless asked
+// (keep_descriptors, annotate); descriptors live in memory for the run only.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "agegender/detection_flags.hpp"
+#include "agegender/image_limits.hpp"
+
+namespace agegender {
+
+/// Same-person distance between two tracks' mean descriptors (average linkage), measured on the
+/// generated store day (docs/visitors.md).
+inline constexpr double kDefaultSamePerson = 0.5;
+
+/// The detection flags (DetectionFlags) with visitors' defaults, chosen on the generated store day
+/// (docs/visitors.md): face-api's Tiny detector at 832 px (finds the 48-80 px faces of a 1280x720 frame
+/// that SSD's 512 px input loses), weak detections down to 0.3 kept (they extend tracks, never start one).
+struct VisitorsOptions : DetectionFlags {
+  VisitorsOptions() {
+    detect = "tiny";
+    min_score = 0.3f;
+  }
+  std::string model;   // run directory or .safetensors checkpoint (age/gender)
+  std::string input;   // video, folder of videos, or folder(s) of frames (each folder of frames = one camera)
+  std::string out;     // output folder
+  std::string start;   // ISO local time of the videos' first frame ("" = offsets)
+  double fps = 0;      // 0 = the video's own rate (frames: 10)
+  int every = 2;       // process every 2nd frame (tracking bridges the others)
+  float track_score = 0.5f; // detections at or above start tracks
+  int tiny_input = 832;     // --detect tiny: network input side (multiple of 32; larger finds smaller faces)
+  std::string line, roi;      // entry counting (one of them)
+  double same_person = kDefaultSamePerson;
+  int min_track_frames = 3;   // K detections before a track counts
+  int max_missed = 8;         // processed frames a track may go unseen
+  int best_frames = 4;        // frames whose descriptors make a track's descriptor
+  double visit_gap = 1800;    // seconds between a visitor's tracks that start a new visit
+  std::string annotate;       // video file (one video input) or folder (one .mp4 per video)
+  bool blur = false;          // blur faces in the annotated video
+  bool keep_descriptors = false;  // write descriptors.csv (biometric data)
+  int threads = 0, batch = 64;
+  int64_t max_pixels = kDefaultMaxPixels;
+  std::string device = "auto";
+  bool quiet = false;
+};
+
+struct VisitorsReport {
+  size_t visitors = 0, tracks = 0, frames = 0, faces = 0;
+  double seconds = 0, video_seconds = 0;
+  nlohmann::json summary;
+};
+
+/// Throws UsageError for bad options or paths (before anything is written), RuntimeError when no input
+/// could be read.
+VisitorsReport run_visitors(const VisitorsOptions& options);
+
+}  // namespace agegender

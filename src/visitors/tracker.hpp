@@ -1,0 +1,79 @@
+#pragma once
+// Multi-object face tracking for one camera, SORT/ByteTrack style and plain C++: each track predicts its
+// box with a constant-velocity model (centre and size), detections are associated greedily by a cost
+// mixing IoU and centre distance (confident detections first, weak ones only to tracks that already
+// exist), a track counts once it has been matched `confirm_frames` times, and it may go unseen for
+// `max_missed` processed frames (occlusion, a missed detection, a crossing) before it ends.
+#include <cstddef>
+#include <vector>
+
+namespace agegender {
+
+struct BoxF {
+  float x = 0, y = 0, w = 0, h = 0;
+  float cx() const { return x + w / 2; }
+  float cy() const { return y + h / 2; }
+};
+float box_iou(const BoxF& a, const BoxF& b);
+
+struct TrackDetection {
+  BoxF box;
+  float score = 1;
+  /// Optional appearance (e.g. a tiny colour thumbnail), zero-mean and unit-norm: when a detection and a
+  /// track both have one, their correlation must reach TrackerOptions::min_look to associate.
+  std::vector<float> look;
+};
+
+struct TrackerOptions {
+  float high_score = 0.5f;  // detections at or above start tracks and associate first
+  float min_iou = 0.3f;     // association gate on IoU with the predicted box ...
+  float max_centre = 0.35f; // ... or centre distance / box side below this (fast, small faces)
+  float weak_iou = 0.5f;    // gate for detections below high_score (IoU only)
+  float min_look = 0.6f;    // appearance gate: correlation of the looks (when given)
+  int confirm_frames = 3;   // K matches before a track counts
+  int max_missed = 8;       // processed frames a confirmed track may go unseen before it ends
+};
+
+struct TrackEnd {
+  int id = 0;
+  bool confirmed = false;
+  int hits = 0;
+  long first_frame = 0, last_frame = 0;  // frames of its first and last matched detection
+};
+
+class Tracker {
+ public:
+  explicit Tracker(const TrackerOptions& options = {});
+  /// One processed frame (frame numbers increase; gaps are allowed, e.g. --every 2). Returns, for each
+  /// detection, the id of the track it now belongs to, or -1 (a weak detection that matched no track).
+  std::vector<int> update(long frame, const std::vector<TrackDetection>& detections);
+  /// Tracks that ended since the last call (all remaining ones after finish()), in id order.
+  std::vector<TrackEnd> take_ended();
+  /// Ends every live track (end of a video).
+  void finish();
+  size_t live() const { return tracks_.size(); }
+  /// The box a live track predicts for `frame` (tests, annotation); false when `id` is not live.
+  bool predicted(int id, long frame, BoxF* box) const;
+
+ private:
+  struct Track {
+    int id = 0;
+    BoxF box;                      // last matched box
+    float vx = 0, vy = 0, vs = 0;  // centre and side velocity, pixels per frame
+    long first_frame = 0, last_frame = 0;
+    int hits = 0, missed = 0;      // matches; processed frames unseen in a row
+    std::vector<float> look;       // the last matched detection's appearance
+  };
+  BoxF predict(const Track& t, long frame) const;
+  void associate(long frame, const std::vector<TrackDetection>& dets, bool strong, std::vector<bool>& track_used,
+                 std::vector<int>& out);
+  void end(size_t index);
+
+  TrackerOptions o_;
+  std::vector<Track> tracks_;
+  std::vector<TrackEnd> ended_;
+  int next_id_ = 1;
+  std::vector<std::pair<size_t, size_t>> matches_;  // scratch: (track index, detection index)
+};
+
+}  // namespace agegender

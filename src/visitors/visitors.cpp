@@ -1,0 +1,445 @@
+#include "agegender/visitors.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cmath>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+
+#include "agegender/allocator.hpp"
+#include "agegender/compute.hpp"
+#include "agegender/error.hpp"
+#include "agegender/face_embedder.hpp"
+#include "agegender/image_decode.hpp"
+#include "agegender/preprocess.hpp"
+#include "agegender/threads.hpp"
+#include "model/checkpoint.hpp"
+#include "model/device.hpp"
+#include "model/inference.hpp"
+#include "vision/face_detector.hpp"
+#include "vision/face_pipeline.hpp"
+#include "vision/inputs.hpp"
+#include "visitors/cluster.hpp"
+#include "visitors/day.hpp"
+#include "visitors/day_outputs.hpp"
+#include "visitors/tracker.hpp"
+
+namespace agegender {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+constexpr int kDescSide = 150;  // face-api's descriptor input side
+constexpr size_t kDescBytes = static_cast<size_t>(kDescSide) * kDescSide * 3;
+
+double peak_rss_mb() {
+  std::ifstream in("/proc/self/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmHWM:") {
+      double kb = 0;
+      in >> kb;
+      return kb / 1024;
+    }
+  }
+  return 0;
+}
+
+// A live track's running state: fused answer, entry, and its best few face crops (for the descriptor).
+struct LiveTrack {
+  TrackFusion fusion;
+  long first_frame = 0, last_frame = 0;
+  bool entered = false, has_prev = false;
+  float first_x = 0, first_y = 0, px = 0, py = 0;  // first and latest face centre
+  std::vector<std::pair<float, std::vector<uint8_t>>> best;  // quality, 150 x 150 RGB
+};
+
+// A face's appearance for the tracker's gate: its crop as an 8 x 8 colour thumbnail, zero-mean, unit-norm.
+std::vector<float> look_of(const uint8_t* rgb150) {
+  const cv::Mat crop(kDescSide, kDescSide, CV_8UC3, const_cast<uint8_t*>(rgb150));
+  cv::Mat small;
+  cv::resize(crop, small, cv::Size(8, 8), 0, 0, cv::INTER_AREA);
+  std::vector<float> v(small.data, small.data + small.total() * 3);
+  float mean = 0, norm = 0;
+  for (float x : v) mean += x / static_cast<float>(v.size());
+  for (float& x : v) {
+    x -= mean;
+    norm += x * x;
+  }
+  norm = std::sqrt(std::max(norm, 1e-6f));
+  for (float& x : v) x /= norm;
+  return v;
+}
+
+class VisitorsConsumer : public FaceConsumer {
+ public:
+  VisitorsConsumer(const VisitorsOptions& o, LoadedModel& m, FaceEmbedder& embedder, const DayInfo& info)
+      : o_(o), m_(m), embedder_(embedder), info_(info),
+        decoder_(m.spec, m.binning, m.class_mean_age),
+        model_bytes_(static_cast<size_t>(m.input.channels) * m.input.size * m.input.size) {
+    tracker_options_.high_score = o.track_score;
+    tracker_options_.confirm_frames = o.min_track_frames;
+    tracker_options_.max_missed = o.max_missed;
+  }
+
+  void prepare_face(const FoundFace& found, PipelineFace& face) const override {
+    const auto t0 = Clock::now();
+    const ModelInput& in = m_.input;
+    std::vector<uint8_t> source(static_cast<size_t>(in.source_size) * in.source_size * 3);
+    center_square_rgb(found.crop, in.source_size, source.data());
+    face.data.resize(model_bytes_ + kDescBytes);
+    source_to_model(source.data(), in, face.data.data());
+    center_square_rgb(found.crop, kDescSide, face.data.data() + model_bytes_);
+    prepare_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+  }
+
+  void consume(std::vector<PipelineItem>& items) override;
+
+  void begin_video(const PredictInput& in, cv::VideoCapture& cap) override {
+    const double rate = cap.get(cv::CAP_PROP_FPS);
+    start_camera(in.path, o_.fps > 0 ? o_.fps : (rate > 0 && rate < 1000 ? rate : 10.0));
+    if (o_.annotate.empty()) return;
+    const cv::Size size(static_cast<int>(cap.get(cv::CAP_PROP_FRAME_WIDTH)), static_cast<int>(cap.get(cv::CAP_PROP_FRAME_HEIGHT)));
+    const bool avi = fs::path(o_.annotate).extension() == ".avi";
+    const int fourcc = avi ? cv::VideoWriter::fourcc('M', 'J', 'P', 'G') : cv::VideoWriter::fourcc('m', 'p', '4', 'v');
+    video_out_ = std::make_unique<cv::VideoWriter>(o_.annotate, fourcc, fps_ / o_.every, size);
+    if (!video_out_->isOpened()) throw RuntimeError("--annotate " + o_.annotate + ": cannot create the annotated video");
+  }
+
+  void end_video() override {
+    end_camera();
+    if (video_out_) video_out_->release();
+  }
+
+  /// Ends the last camera (folders of frames) and returns the day's tracks.
+  std::vector<TrackRecord> finish() {
+    end_camera();
+    return std::move(tracks_);
+  }
+
+  nlohmann::json stages() const {
+    return {{"prepare_faces", prepare_ns_.load() / 1e9}, {"classify", classify_s_}, {"track", track_s_}, {"describe", describe_s_}};
+  }
+  size_t frames = 0, faces = 0, errors = 0;
+  double video_seconds = 0;
+
+ private:
+  void start_camera(const std::string& name, double fps);
+  void end_camera();
+  void finish_tracks(const std::vector<TrackEnd>& ended);
+  void annotate(PipelineItem& item, const std::vector<int>& ids);
+  std::vector<float> look(const PipelineFace& f) const { return look_of(f.data.data() + model_bytes_); }
+
+  const VisitorsOptions& o_;
+  LoadedModel& m_;
+  FaceEmbedder& embedder_;
+  const DayInfo& info_;
+  HeadDecoder decoder_;
+  size_t model_bytes_;
+  TrackerOptions tracker_options_;
+  std::unique_ptr<Tracker> tracker_;
+  std::map<int, LiveTrack> live_;
+  std::vector<TrackRecord> tracks_;
+  int camera_ = -1;
+  std::string camera_name_;
+  double fps_ = 10, camera_start_ = 0;
+  long still_frame_ = 0, last_frame_ = -1;
+  int next_track_ = 1;
+  std::unique_ptr<cv::VideoWriter> video_out_;
+  mutable std::atomic<int64_t> prepare_ns_{0};
+  double classify_s_ = 0, track_s_ = 0, describe_s_ = 0;
+};
+
+void VisitorsConsumer::start_camera(const std::string& name, double fps) {
+  end_camera();
+  ++camera_;
+  camera_name_ = name;
+  fps_ = fps;
+  camera_start_ = info_.clock.video_start(name);
+  still_frame_ = 0;
+  last_frame_ = -1;
+  tracker_ = std::make_unique<Tracker>(tracker_options_);
+}
+
+void VisitorsConsumer::end_camera() {
+  if (!tracker_) return;
+  tracker_->finish();
+  finish_tracks(tracker_->take_ended());
+  if (last_frame_ >= 0) video_seconds += (last_frame_ + 1) / fps_;
+  tracker_.reset();
+}
+
+// Ended tracks that count (confirmed, entered) get their descriptor (mean over their best crops) and
+// become the day's records; their crops are dropped here, so memory follows the live tracks only.
+void VisitorsConsumer::finish_tracks(const std::vector<TrackEnd>& ended) {
+  const auto t0 = Clock::now();
+  std::vector<float> planes;
+  std::vector<std::pair<size_t, size_t>> spans;  // per kept track: first plane, count
+  std::vector<TrackRecord> records;
+  constexpr size_t kPlane = 3 * kDescSide * kDescSide;
+  for (const TrackEnd& e : ended) {
+    auto it = live_.find(e.id);
+    if (it == live_.end()) continue;
+    LiveTrack lt = std::move(it->second);
+    live_.erase(it);
+    if (!e.confirmed || !lt.entered || lt.best.empty()) continue;
+    TrackRecord r;
+    r.id = next_track_++;
+    r.camera = camera_;
+    r.video = camera_name_;
+    r.first_frame = lt.first_frame;
+    r.last_frame = lt.last_frame;
+    r.frames = lt.fusion.frames();
+    r.first_time = camera_start_ + lt.first_frame / fps_;
+    r.last_time = camera_start_ + lt.last_frame / fps_;
+    r.age_probs = lt.fusion.age_probs();
+    r.female_prob = lt.fusion.female_prob();
+    r.weight = lt.fusion.weight();
+    r.entered = lt.entered;
+    r.first_x = lt.first_x, r.first_y = lt.first_y, r.last_x = lt.px, r.last_y = lt.py;
+    spans.emplace_back(planes.size() / kPlane, lt.best.size());
+    for (const auto& [quality, rgb] : lt.best) {
+      planes.resize(planes.size() + kPlane);
+      FaceEmbedder::preprocess({rgb.data(), kDescSide, kDescSide}, planes.data() + planes.size() - kPlane);
+    }
+    records.push_back(std::move(r));
+  }
+  std::vector<float> desc;
+  const size_t count = planes.size() / kPlane;
+  for (size_t start = 0; start < count; start += static_cast<size_t>(o_.batch)) {
+    const size_t n = std::min(count - start, static_cast<size_t>(o_.batch));
+    const auto d = embedder_.embed_preprocessed(planes.data() + start * kPlane, n);
+    desc.insert(desc.end(), d.begin(), d.end());
+  }
+  for (size_t i = 0; i < records.size(); ++i) {
+    auto& r = records[i];
+    r.descriptor.assign(kDescriptorSize, 0.0f);
+    for (size_t k = 0; k < spans[i].second; ++k) {
+      const float* d = &desc[(spans[i].first + k) * kDescriptorSize];
+      for (int j = 0; j < kDescriptorSize; ++j) r.descriptor[j] += d[j] / static_cast<float>(spans[i].second);
+    }
+    tracks_.push_back(std::move(r));
+  }
+  describe_s_ += seconds_since(t0);
+}
+
+void VisitorsConsumer::consume(std::vector<PipelineItem>& items) {
+  // Age and gender of every face of the chunk, batched.
+  auto t0 = Clock::now();
+  std::vector<const PipelineFace*> all;
+  for (const auto& it : items) {
+    for (const auto& f : it.faces) all.push_back(&f);
+  }
+  const size_t k = m_.binning.class_names().size();
+  std::vector<float> age_probs, female_probs;
+  {
+    torch::NoGradGuard no_grad;
+    const torch::Device device = m_.model->parameters().front().device();
+    const int64_t size = m_.input.size, channels = m_.input.channels;
+    for (size_t start = 0; start < all.size(); start += static_cast<size_t>(o_.batch)) {
+      const int64_t n = static_cast<int64_t>(std::min(all.size() - start, static_cast<size_t>(o_.batch)));
+      auto x = torch::empty({n, channels, size, size}, torch::kFloat);
+      for (int64_t i = 0; i < n; ++i) normalize_pixels(all[start + i]->data.data(), m_.input, x[i].data_ptr<float>());
+      const HeadProbs h = infer(*m_.model, decoder_, x.to(device), /*tta=*/false);
+      if (h.age_probs.defined()) age_probs.insert(age_probs.end(), h.age_probs.data_ptr<float>(), h.age_probs.data_ptr<float>() + h.age_probs.numel());
+      if (h.female_prob.defined()) female_probs.insert(female_probs.end(), h.female_prob.data_ptr<float>(), h.female_prob.data_ptr<float>() + h.female_prob.numel());
+    }
+  }
+  classify_s_ += seconds_since(t0);
+  t0 = Clock::now();
+  size_t next = 0;
+  for (auto& it : items) {
+    if (!it.input->video) {  // a folder of frames: each folder is one camera, its frames in name order
+      const std::string folder = fs::path(it.input->path).parent_path().string();
+      if (!tracker_ || folder != camera_name_) start_camera(folder, o_.fps > 0 ? o_.fps : 10.0);
+      it.frame = still_frame_++;
+    }
+    if (!tracker_ || it.frame < 0) {  // a video that could not be opened
+      ++errors;
+      next += it.faces.size();
+      continue;
+    }
+    if (!it.error.empty() && it.error != "no face found") ++errors;
+    ++frames;
+    last_frame_ = it.frame;
+    std::vector<TrackDetection> dets;
+    for (const auto& f : it.faces) {
+      dets.push_back({{static_cast<float>(f.box.x), static_cast<float>(f.box.y), static_cast<float>(f.box.width),
+                       static_cast<float>(f.box.height)}, f.score, look(f)});
+    }
+    const std::vector<int> ids = tracker_->update(it.frame, dets);
+    for (size_t f = 0; f < it.faces.size(); ++f, ++next) {
+      ++faces;
+      if (ids[f] < 0) continue;
+      const PipelineFace& face = it.faces[f];
+      LiveTrack& lt = live_[ids[f]];
+      if (lt.fusion.frames() == 0) {
+        lt.fusion = TrackFusion(k);
+        lt.first_frame = it.frame;
+      }
+      lt.last_frame = it.frame;
+      const float side = static_cast<float>(face.box.width);
+      lt.fusion.add(age_probs.empty() ? nullptr : &age_probs[next * k], female_probs.empty() ? -1.0f : female_probs[next],
+                    face.score, side);
+      const float x = dets[f].box.cx(), y = dets[f].box.cy();
+      lt.entered = info_.entries.step(lt.entered, lt.has_prev, lt.px, lt.py, x, y);
+      if (!lt.has_prev) lt.first_x = x, lt.first_y = y;
+      lt.has_prev = true;
+      lt.px = x, lt.py = y;
+      // The best frames for the descriptor: high score, large face (up to the descriptor's 150 px).
+      const float quality = face.score * std::min(side, 150.0f);
+      if (static_cast<int>(lt.best.size()) < o_.best_frames || quality > lt.best.back().first) {
+        std::vector<uint8_t> rgb(face.data.begin() + static_cast<long>(model_bytes_), face.data.end());
+        if (static_cast<int>(lt.best.size()) == o_.best_frames) lt.best.pop_back();
+        lt.best.emplace_back(quality, std::move(rgb));
+        std::sort(lt.best.begin(), lt.best.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+      }
+    }
+    if (video_out_ && !it.image.empty()) annotate(it, ids);
+    it.image.release();
+    track_s_ += seconds_since(t0);
+    finish_tracks(tracker_->take_ended());
+    t0 = Clock::now();
+  }
+  track_s_ += seconds_since(t0);
+}
+
+void VisitorsConsumer::annotate(PipelineItem& item, const std::vector<int>& ids) {
+  cv::Mat& img = item.image;
+  for (size_t f = 0; f < item.faces.size(); ++f) {
+    const cv::Rect box = item.faces[f].box & cv::Rect(0, 0, img.cols, img.rows);
+    if (box.area() <= 0) continue;
+    if (o_.blur) {
+      cv::Mat roi = img(box);
+      cv::GaussianBlur(roi, roi, cv::Size(0, 0), std::max(2.0, box.width / 8.0));  // features gone, a face shape left
+    }
+    const cv::Scalar colour = ids[f] < 0 ? cv::Scalar(128, 128, 128) : cv::Scalar(60, 200, 60);
+    cv::rectangle(img, box, colour, 2);
+    if (ids[f] >= 0) {
+      cv::putText(img, "T" + std::to_string(ids[f]), {box.x, std::max(12, box.y - 4)}, cv::FONT_HERSHEY_SIMPLEX, 0.5,
+                  colour, 1, cv::LINE_AA);
+    }
+  }
+  video_out_->write(img);
+}
+
+void check_annotate(const VisitorsOptions& o, const std::vector<PredictInput>& inputs) {
+  if (o.annotate.empty()) {
+    if (o.blur) throw UsageError("--blur applies to --annotate output: give --annotate VIDEO too");
+    return;
+  }
+  if (inputs.size() != 1 || !inputs[0].video) {
+    throw UsageError("--annotate " + o.annotate + ": annotation needs exactly one video as --input");
+  }
+  const std::string ext = fs::path(o.annotate).extension().string();
+  if (ext != ".mp4" && ext != ".avi") throw UsageError("--annotate " + o.annotate + ": expected a .mp4 or .avi file");
+  struct stat a {}, b {};
+  if (::stat(o.annotate.c_str(), &a) == 0 && ::stat(inputs[0].path.c_str(), &b) == 0 && a.st_dev == b.st_dev &&
+      a.st_ino == b.st_ino) {
+    throw UsageError("--annotate " + o.annotate + " is the input video: choose another file");
+  }
+}
+
+void check_options(const VisitorsOptions& o) {
+  if (o.out.empty()) throw UsageError("--out: name the output folder");
+  if (o.fps < 0 || o.fps > 1000) throw UsageError("--fps " + std::to_string(o.fps) + ": expected 0 (from the video) or a rate up to 1000");
+  if (o.every < 1) throw UsageError("--every must be >= 1");
+  if (o.batch < 1) throw UsageError("--batch must be >= 1");
+  if (o.min_track_frames < 1) throw UsageError("--min-track-frames must be >= 1");
+  if (o.max_missed < 0) throw UsageError("--max-missed must be >= 0");
+  if (o.best_frames < 1 || o.best_frames > 32) throw UsageError("--best-frames must be 1..32");
+  if (!(o.same_person > 0 && o.same_person < 4)) throw UsageError("--same-person must be in (0, 4) (a descriptor distance)");
+  if (!(o.min_score >= 0 && o.min_score < 1) || !(o.track_score >= o.min_score && o.track_score < 1)) {
+    throw UsageError("--min-score / --track-score: expected 0 <= min-score <= track-score < 1");
+  }
+  if (o.visit_gap < 0) throw UsageError("--visit-gap must be >= 0 seconds");
+}
+
+}  // namespace
+
+VisitorsReport run_visitors(const VisitorsOptions& o) {
+  // Every usage check before a model loads or anything is written.
+  check_options(o);
+  const int threads = resolve_threads(o.threads, "--threads");
+  check_max_pixels(o.max_pixels);
+  DayInfo info;
+  info.clock = DayClock::parse(o.start);
+  info.entries = EntryRule::parse(o.line, o.roi);
+  const std::vector<PredictInput> inputs = list_predict_inputs(o.input);
+  check_annotate(o, inputs);
+  DetectorOptions det = detector_options(o);
+  det.tiny_input = o.tiny_input;
+  if (o.tiny_input < 128 || o.tiny_input > 1600 || o.tiny_input % 32 != 0) {
+    throw UsageError("--tiny-input " + std::to_string(o.tiny_input) + ": expected a multiple of 32 from 128 to 1600");
+  }
+  if (det.mode == DetectMode::None) throw UsageError("--detect none: visitors needs a face detector (auto, ssd, tiny, haar)");
+  tune_allocator();
+  set_compute_threads(threads);
+  const torch::Device device = pick_device(o.device, "--device");
+  LoadedModel model = load_trained_model(o.model);
+  model.model->to(device);
+  model.model->eval();
+  FaceEmbedder embedder(face_models_dir(o.models), o.device);
+  info.age_groups = model.binning.class_names();
+  info.class_mean_age = model.class_mean_age;
+
+  VisitorsConsumer consumer(o, model, embedder, info);
+  FacePipelineOptions po;
+  po.inputs = &inputs;
+  po.detector = det;
+  po.every = o.every;
+  po.threads = threads;
+  po.max_pixels = o.max_pixels;
+  po.keep_images = !o.annotate.empty();
+  po.quiet = o.quiet;
+  po.label = "Visitors";
+  const auto t0 = Clock::now();
+  const PipelineReport p = run_face_pipeline(po, consumer);
+  std::vector<TrackRecord> tracks = consumer.finish();
+  throw_if_nothing_read(p);
+
+  const auto tc = Clock::now();
+  std::vector<ClusterItem> items;
+  for (const auto& t : tracks) items.push_back({t.descriptor.data(), t.camera, t.first_frame, t.last_frame});
+  const std::vector<int> labels = cluster_tracks(items, kDescriptorSize, o.same_person);
+  const std::vector<VisitorRecord> visitors = make_visitors(tracks, labels, o.visit_gap);
+  const double cluster_s = seconds_since(tc);
+
+  VisitorsReport r;
+  r.seconds = seconds_since(t0);
+  r.frames = consumer.frames;
+  r.faces = consumer.faces;
+  r.video_seconds = consumer.video_seconds;
+  r.tracks = tracks.size();
+  r.visitors = visitors.size();
+  nlohmann::json stages = consumer.stages();
+  stages["cluster"] = cluster_s;
+  stages["decode"] = p.decode_seconds;
+  stages["detect"] = p.detect_seconds;  // landmarks and alignment included when on
+  info.processing = {{"frames", r.frames},
+                     {"faces", r.faces},
+                     {"frame_errors", consumer.errors},
+                     {"video_seconds", r.video_seconds},
+                     {"seconds", r.seconds},
+                     {"realtime_factor", r.video_seconds / std::max(r.seconds, 1e-9)},
+                     {"stages_seconds", stages},
+                     {"threads", threads},
+                     {"every", o.every},
+                     {"detector", o.detect},
+                     {"same_person", o.same_person},
+                     {"min_track_frames", o.min_track_frames},
+                     {"peak_rss_mb", peak_rss_mb()}};
+  r.summary = day_summary(tracks, visitors, info);
+  write_day_outputs(o.out, tracks, visitors, r.summary, info, o.keep_descriptors);
+  return r;
+}
+
+}  // namespace agegender

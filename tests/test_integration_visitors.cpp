@@ -1,0 +1,115 @@
+// `agegender visitors` end to end on a generated easy store day (UTKFace test-split crops walking across
+// two cameras, made at test time, never stored), and its HTML report opened in headless Chromium.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "prepared_fixture.hpp"
+#include "store_day.hpp"
+#include "test_util.hpp"
+#include "utkface_archive.hpp"
+#include "visitors/day.hpp"
+#include "visitors/day_outputs.hpp"
+
+using namespace agegender;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Chromium renders the report (headless, no network, its own profile); the page must report "ok", no
+// console error, and the totals it drew must equal summary.json's.
+void expect_report_renders(const fs::path& out_dir) {
+  if (std::system("command -v chromium > /dev/null 2>&1") != 0) {
+    if (agegender::test::running_in_ci()) FAIL() << "chromium is not installed (CI=true: required; scripts/setup.sh installs it)";
+    GTEST_SKIP() << "chromium not installed: the report is not checked in a browser (apt-get install chromium)";
+  }
+  agegender::test::TempDir profile;
+  const std::string cmd = "chromium --headless --no-sandbox --disable-gpu --no-first-run --user-data-dir=" + profile.str("p") +
+                          " --enable-logging=stderr --v=0 --dump-dom file://" + fs::absolute(out_dir / "report.html").string() +
+                          " 2>" + profile.str("console.txt");
+  const auto r = agegender::test::run_shell(cmd);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string dom = r.output, console = agegender::test::read_file(profile.path() / "console.txt");
+  EXPECT_NE(dom.find("<span id=\"status\">ok</span>"), std::string::npos) << dom.substr(0, 2000);
+  // The page logs nothing: any console line (an uncaught exception, a CSP refusal, console.error) fails.
+  EXPECT_EQ(console.find(":CONSOLE"), std::string::npos) << console;
+  const auto summary = nlohmann::json::parse(agegender::test::read_file(out_dir / "summary.json"));
+  auto attr = [&](const std::string& name) {
+    std::smatch m;
+    const std::regex re("data-" + name + "=\"([0-9]+)\"");
+    return std::regex_search(dom, m, re) ? std::stol(m[1]) : -1L;
+  };
+  long pyramid = 0;
+  for (const auto& [group, g] : summary["age_gender"].items()) pyramid += g["male"].get<long>() + g["female"].get<long>();
+  const long visitors = summary["unique_visitors"].get<long>();
+  EXPECT_EQ(attr("hour-total"), visitors);
+  EXPECT_EQ(attr("rows"), visitors);
+  EXPECT_EQ(attr("pyramid-total"), pyramid);
+  EXPECT_EQ(attr("returning"), summary["returning_visitors"].get<long>());
+  EXPECT_NE(dom.find("<b id=\"total\">" + std::to_string(visitors) + "</b>"), std::string::npos);
+}
+
+}  // namespace
+
+TEST(VisitorsReport, RendersInHeadlessChromium) {
+  agegender::test::TempDir dir;
+  std::vector<TrackRecord> tracks;
+  for (int i = 0; i < 9; ++i) {
+    TrackRecord t;
+    t.camera = i % 2;
+    t.video = "cam" + std::to_string(i % 2) + ".mp4";
+    t.first_time = 600.0 * i, t.last_time = 600.0 * i + 5;
+    t.age_probs = {i % 3 == 0 ? 0.9f : 0.1f, i % 3 == 0 ? 0.1f : 0.9f};
+    t.female_prob = i % 2 ? 0.8f : 0.3f;
+    t.weight = 1;
+    tracks.push_back(t);
+  }
+  const auto visitors = make_visitors(tracks, {0, 1, 2, 3, 0, 4, 5, 6, 1}, 1800);
+  DayInfo info;
+  info.age_groups = {"<30 </script>", "30+"};  // a hostile class name stays inside the data
+  info.class_mean_age = {20, 50};
+  info.clock = DayClock::parse("2026-11-28T09:00:00");
+  const auto s = day_summary(tracks, visitors, info);
+  write_day_outputs(dir.str("out"), tracks, visitors, s, info, false);
+  expect_report_renders(dir.path() / "out");
+}
+
+TEST(RealUtkFace, VisitorsCountsAnEasyStoreDayExactly) {
+  const std::string archive = agegender::test::utkface_path();
+  REQUIRE_UTKFACE(archive);
+  const std::string models = agegender::test::face_models_for_tests();
+  if (!fs::exists(models + "/face_recognition_model-weights_manifest.json")) {
+    if (agegender::test::running_in_ci()) FAIL() << "CI=true but the face models are missing in " << models;
+    GTEST_SKIP() << "face models not in " << models << " (scripts/fetch_face_models.sh)";
+  }
+  agegender::test::TempDir dir;
+  const std::string model = agegender::test::train_tiny_model(dir, 64, 32);  // counts only: any model will do
+  bench::StoreDayOptions o;
+  o.archive = archive;
+  o.out = dir.str("day");
+  o.people = 8;
+  o.returning = 0.25;  // two people walk past the other camera too
+  o.width = 640, o.height = 360;
+  o.max_face = 150;
+  o.easy = true;
+  o.seed = 3;
+  const bench::StoreDayTruth truth = bench::generate_store_day(o);
+  const auto r = agegender::test::run_cli("visitors --model " + model + " --input " + dir.str("day/videos") + " --out " +
+                                          dir.str("out") + " --models " + models + " --start " + truth.start +
+                                          " --detect tiny --tiny-input 416 --every 2 --threads 2 --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const bench::DayScore s = bench::score_day(dir.str("out"), truth);
+  std::cout << "[ info     ] easy day: " << s.to_json().dump() << "\n";
+  EXPECT_EQ(s.visitors, 8u) << "unique visitors";
+  EXPECT_EQ(s.matched_tracks, s.tracks) << "every track is one of the walks";
+  EXPECT_EQ(s.pair_precision, 1.0);
+  EXPECT_EQ(s.pair_recall, 1.0);
+  const auto summary = nlohmann::json::parse(agegender::test::read_file(dir.path() / "out" / "summary.json"));
+  EXPECT_EQ(summary["unique_visitors"], 8);
+  EXPECT_GT(summary["processing"]["frames"].get<long>(), 0);
+  // Privacy by default: the four result files and nothing else (no crops, no descriptors).
+  std::set<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir.path() / "out")) files.insert(e.path().filename().string());
+  EXPECT_EQ(files, (std::set<std::string>{"report.html", "summary.json", "tracks.csv", "visitors.csv"}));
+  expect_report_renders(dir.path() / "out");
+}
