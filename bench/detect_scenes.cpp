@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 #include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -209,7 +210,10 @@ int main(int argc, char** argv) {
   const int frames = std::stoi(opt["--frames"]);
   torch::set_num_threads(std::stoi(opt["--threads"]));
   const float min_score = std::stof(opt["--min-score"]);
-  const std::vector<Crop> crops = bench::test_split_crops(argv[1], argv[2]);
+  std::vector<Crop> crops = bench::test_split_crops(argv[1], argv[2]);
+  // The archive is sorted by file name, i.e. by age as text (1, 10, 100, 101, ...): shuffle, or the scenes
+  // would show a few ages only.
+  std::shuffle(crops.begin(), crops.end(), std::mt19937(7));
   std::mt19937 rng(static_cast<unsigned>(std::stoul(opt["--seed"])));
   size_t next = 0, faces = 0, empty = 0;
   size_t per_bin[kSizeBins] = {};
