@@ -123,8 +123,11 @@ void Pipeline::run_video(const PredictInput& in) {
   std::vector<PipelineItem> items;
   cv::Mat frame;
   auto t_read = std::chrono::steady_clock::now();
-  for (long index = 0; cap.read(frame); ++index, t_read = std::chrono::steady_clock::now()) {
-    report_.decode_seconds += seconds_since(t_read);  // skipped frames are decoded too
+  // Frames skipped by --every are only grabbed: FFmpeg still decodes them (the next frames depend on
+  // them), but they are never converted to BGR.
+  const auto next = [&](long index) { return index % o_.every != 0 ? cap.grab() : cap.read(frame); };
+  for (long index = 0; next(index); ++index, t_read = std::chrono::steady_clock::now()) {
+    report_.decode_seconds += seconds_since(t_read);
     if (index % o_.every != 0) continue;
     if (const std::string big = pixels_over_cap(frame.cols, frame.rows, o_.max_pixels); !big.empty()) {
       c_.consume(items);  // rows stay in frame order
