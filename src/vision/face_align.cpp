@@ -61,7 +61,7 @@ double aligned_side_in_image(const std::vector<cv::Point2f>& landmarks68) {
 
 cv::Mat align_face(const cv::Mat& bgr, const std::vector<cv::Point2f>& landmarks68, int side) {
   cv::Mat m = alignment_transform(landmarks68, side);
-  const double in_image = aligned_side_in_image(landmarks68);
+  const double in_image = side / std::hypot(m.at<double>(0, 0), m.at<double>(1, 0));  // as aligned_side_in_image
   cv::Mat src = bgr;
   if (in_image > 2.0 * side) {
     // Bilinear warping skips pixels when it shrinks much: area-shrink the face's region to 2x first.
