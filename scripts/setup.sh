@@ -11,6 +11,7 @@ PACKAGES=(
   libcli11-dev libspdlog-dev nlohmann-json3-dev libgtest-dev
   libarchive-dev
   libturbojpeg0-dev                   # JPEG size before decoding (--max-pixels) and corrupt JPEGs as errors
+  libonnx-dev python3-onnx            # export: ONNX's protobuf classes; tests: onnx.checker with shape inference
   time                                # /usr/bin/time in scripts/bench.sh
   python3-torch python3-torchvision   # parity tests against torchvision's VGG16
   python3-protobuf                    # tests/python/read_tfevents.py: decodes our TensorBoard files independently

@@ -9,7 +9,8 @@
 namespace agegender {
 
 struct PredictOptions : DetectionFlags {
-  std::string model;            // run directory or .safetensors checkpoint
+  std::string model;            // torch: run directory or .safetensors checkpoint; opencv: an exported .onnx
+  std::string engine = "torch"; // torch (LibTorch) | opencv (OpenCV DNN on `agegender export`'s .onnx)
   std::string input;            // image, folder (recursive) or video
   std::string out;              // results file; "" or "-" = stdout
   std::string format = "csv";   // csv | jsonl

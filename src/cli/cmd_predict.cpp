@@ -9,7 +9,11 @@ namespace agegender::cli {
 void add_predict(CLI::App& app) {
   auto o = std::make_shared<PredictOptions>();
   CLI::App* cmd = app.add_subcommand("predict", "Age group and gender of every face in images, folders or videos");
-  cmd->add_option("--model", o->model, "Run directory (uses best.safetensors) or a .safetensors checkpoint")->required();
+  cmd->add_option("--model", o->model,
+                  "Run directory (uses best.safetensors) or a .safetensors checkpoint; with --engine opencv an exported .onnx")
+      ->required();
+  cmd->add_option("--engine", o->engine, "torch (LibTorch) or opencv (OpenCV DNN on an `agegender export` .onnx)")
+      ->capture_default_str()->check(CLI::IsMember({"torch", "opencv"}));
   cmd->add_option("--input", o->input, "Image, folder (recursive) or video file")->required();
   cmd->add_option("--out", o->out, "Results file (default: stdout)");
   cmd->add_option("--format", o->format, "csv or jsonl")->capture_default_str()->check(CLI::IsMember({"csv", "jsonl"}));

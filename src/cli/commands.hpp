@@ -23,6 +23,7 @@ void add_predict(CLI::App& app);
 void add_sweep(CLI::App& app);  // also `table`
 void add_embed(CLI::App& app);
 void add_visitors(CLI::App& app);
+void add_export(CLI::App& app);
 
 /// --every, --batch, --max-pixels, --threads, --device: how predict and embed read media and run networks.
 void add_media_options(CLI::App* cmd, int& every, int& batch, int64_t& max_pixels, int& threads, std::string& device);

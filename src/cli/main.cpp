@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   agegender::cli::add_predict(app);
   agegender::cli::add_embed(app);
   agegender::cli::add_visitors(app);
+  agegender::cli::add_export(app);
   agegender::cli::add_sweep(app);
   agegender::cli::add_config(app);
   agegender::cli::add_models(app);

@@ -13,12 +13,6 @@ namespace fs = std::filesystem;
 
 constexpr const char* kRecognitionManifest = "face_recognition_model-weights_manifest.json";
 
-std::string face_models_dir(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  if (const char* env = std::getenv("AGEGENDER_MODELS"); env && *env) return env;
-  return "models/face-api";
-}
-
 struct FaceEmbedder::Impl {
   FaceResNet net;
   torch::Device device{torch::kCPU};

@@ -17,9 +17,7 @@
 #include "predict/result_writer.hpp"
 #include "vision/face_detector.hpp"
 #include "vision/face_pipeline.hpp"
-#include "model/checkpoint.hpp"
-#include "model/device.hpp"
-#include "model/inference.hpp"
+#include "predict/face_engine.hpp"
 
 namespace agegender {
 namespace fs = std::filesystem;
@@ -30,7 +28,7 @@ namespace {
 // training saw its prepared images); the model runs per chunk, rows are written in input order.
 class Predictor : public FaceConsumer {
  public:
-  Predictor(const PredictOptions& o, LoadedModel& m) : o_(o), m_(m), demo_(m.binning.class_names(), o.summary_window) {
+  Predictor(const PredictOptions& o, FaceEngine& engine) : o_(o), engine_(engine), demo_(engine.class_names(), o.summary_window) {
     if (!o.annotate.empty()) annotate_root_ = o.annotate;
   }
 
@@ -42,7 +40,7 @@ class Predictor : public FaceConsumer {
   bool annotate_folder_ = false;  // annotated images go into a folder (no video among the inputs)
 
   void prepare_face(const FoundFace& found, PipelineFace& face) const override {
-    const ModelInput& in = m_.input;
+    const ModelInput& in = engine_.input();
     std::vector<uint8_t> source(static_cast<size_t>(in.source_size) * in.source_size * 3);
     center_square_rgb(found.crop, in.source_size, source.data());
     face.data.resize(static_cast<size_t>(in.channels) * in.size * in.size);
@@ -71,7 +69,7 @@ class Predictor : public FaceConsumer {
   void annotate_still(const PipelineItem& item, const std::vector<PredictionRow>& rows) const;
 
   const PredictOptions& o_;
-  LoadedModel& m_;
+  FaceEngine& engine_;
   std::unique_ptr<ResultWriter> writer_;
   std::unique_ptr<cv::VideoWriter> video_out_;
   Demographics demo_;
@@ -85,26 +83,21 @@ void Predictor::consume(std::vector<PipelineItem>& items) {
   for (const auto& it : items) {
     for (const auto& f : it.faces) faces.push_back(&f);
   }
-  const int64_t size = m_.input.size, channels = m_.input.channels;
-  const torch::Device device = m_.model->parameters().front().device();
-  std::vector<float> age_probs, female_probs, ages;
-  const HeadDecoder decoder(m_.spec, m_.binning, m_.class_mean_age);
-  torch::NoGradGuard no_grad;
+  const ModelInput& in = engine_.input();
+  const size_t face_floats = static_cast<size_t>(in.channels) * in.size * in.size;
+  EngineOutput probs;
+  std::vector<float> x;
   for (size_t start = 0; start < faces.size(); start += static_cast<size_t>(o_.batch)) {
-    const int64_t n = static_cast<int64_t>(std::min(faces.size() - start, static_cast<size_t>(o_.batch)));
-    auto x = torch::empty({n, channels, size, size}, torch::kFloat);
-    for (int64_t i = 0; i < n; ++i) normalize_pixels(faces[start + i]->data.data(), m_.input, x[i].data_ptr<float>());
+    const size_t n = std::min(faces.size() - start, static_cast<size_t>(o_.batch));
+    x.resize(n * face_floats);
+    for (size_t i = 0; i < n; ++i) normalize_pixels(faces[start + i]->data.data(), in, x.data() + i * face_floats);
     // Age groups (a year head's summed over each group's years), expected age, P(female); --tta averages flips.
-    const HeadProbs h = infer(*m_.model, decoder, x.to(device), o_.tta);
-    if (h.age_probs.defined()) {
-      age_probs.insert(age_probs.end(), h.age_probs.data_ptr<float>(), h.age_probs.data_ptr<float>() + h.age_probs.numel());
-      ages.insert(ages.end(), h.expected_age.data_ptr<float>(), h.expected_age.data_ptr<float>() + h.expected_age.numel());
-    }
-    if (h.female_prob.defined()) {
-      female_probs.insert(female_probs.end(), h.female_prob.data_ptr<float>(), h.female_prob.data_ptr<float>() + h.female_prob.numel());
-    }
+    engine_.run(x.data(), static_cast<int64_t>(n), o_.tta, probs);
   }
-  const auto names = m_.binning.class_names();
+  const std::vector<float>& age_probs = probs.age_probs;
+  const std::vector<float>& ages = probs.ages;
+  const std::vector<float>& female_probs = probs.female_probs;
+  const auto& names = engine_.class_names();
   const size_t k = names.size();
   size_t next = 0;
   for (auto& it : items) {
@@ -191,11 +184,16 @@ PredictReport run_predict(const PredictOptions& o) {
   const std::vector<PredictInput> inputs = list_predict_inputs(o.input);
   check_annotate_target(o.annotate, o.input, inputs);
   tune_allocator();
-  torch::set_num_threads(threads);
-  const torch::Device device = pick_device(o.device, "--device");
-  LoadedModel model = load_trained_model(o.model);
-  model.model->to(device);
-  Predictor predictor(o, model);
+  std::unique_ptr<FaceEngine> engine;
+  if (o.engine == "torch") {
+    engine = make_torch_engine(o.model, o.device, threads);
+  } else if (o.engine == "opencv") {
+    if (o.device == "cuda") throw UsageError("--engine opencv runs on the CPU only (got --device cuda)");
+    engine = make_opencv_engine(o.model, threads);
+  } else {
+    throw UsageError("--engine '" + o.engine + "' is not known (expected torch or opencv)");
+  }
+  Predictor predictor(o, *engine);
   FacePipelineOptions po;
   po.inputs = &inputs;
   po.detector = detector_options(o);
