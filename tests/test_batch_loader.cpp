@@ -87,3 +87,30 @@ TEST(BatchLoader, FlipOnlyAugmentationGivesOriginalOrMirror) {
   EXPECT_GT(flipped, 2);
   EXPECT_LT(flipped, 14);
 }
+
+// The GPU path's raw loader + DeviceAugment gives the CPU loader's batches (run here on the CPU).
+TEST(BatchLoader, RawBatchesAugmentedAsTensorsMatchTheCpuLoader) {
+  const auto d = make_split(21, 12);
+  AugmentConfig aug;
+  aug.hflip = true, aug.shift = 0.2, aug.brightness = 0.3, aug.contrast = 0.4;
+  ModelInput in = input_for(d);
+  in.norm = {{0.4f, 0.5f, 0.6f}, {0.2f, 0.25f, 0.3f}};
+  for (const bool augment : {true, false}) {
+    BatchLoader cpu(d, in, 8, true, augment ? &aug : nullptr, 7, 2);
+    BatchLoader raw(d, in, 8, true, augment ? &aug : nullptr, 7, 2, 3, LoaderOutput{/*raw=*/true, /*pinned=*/false});
+    const DeviceAugment on_device(in.norm, torch::kCPU, augment);
+    Batch a, b;
+    int batches = 0;
+    while (cpu.next(a)) {
+      ASSERT_TRUE(raw.next(b));
+      ASSERT_EQ(b.x.scalar_type(), torch::kByte);
+      ASSERT_EQ(b.draws.sizes(), (std::vector<int64_t>{a.x.size(0), 5}));
+      const auto x = on_device(b.x, b.draws);
+      EXPECT_LT((x - a.x).abs().max().item<float>(), 2e-5) << "batch " << batches << (augment ? " augmented" : " plain");
+      EXPECT_TRUE(torch::equal(a.age_class, b.age_class));
+      ++batches;
+    }
+    EXPECT_FALSE(raw.next(b));
+    EXPECT_EQ(batches, 3);
+  }
+}

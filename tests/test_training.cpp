@@ -175,6 +175,43 @@ TEST_F(Training, BadRequestsFailBeforeWritingAnything) {
   EXPECT_THROW(train(resume), UsageError);
 }
 
+// The speed settings on the CPU: a bf16 channels-last run learns, continues in fp32 (resume may change
+// how steps are computed), and its NCHW checkpoint evaluates to the metrics training reported.
+TEST_F(Training, Bf16ChannelsLastRunResumesInFp32AndEvaluates) {
+  auto cfg = config(3, "bf16");
+  cfg["train"]["amp"] = "bf16";
+  cfg["train"]["channels_last"] = true;
+  const auto first = run(cfg, 2);
+  EXPECT_FALSE(first.finished);
+  TrainRequest resume;
+  resume.resume_dir = first.run_dir;
+  resume.quiet = true;
+  resume.resume_overrides = {"train.amp=\"off\"", "train.channels_last=false"};
+  const auto r = train(resume);
+  ASSERT_TRUE(r.finished);
+  const auto rows = metrics_rows(r.run_dir);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_LT(std::stod(rows[3][1]), std::stod(rows[1][1])) << "training loss did not fall";
+  EXPECT_GT(r.summary["test_gender_acc"].get<double>(), 0.6);  // 3 epochs; chance is 0.5
+  EvalOptions eo;
+  eo.run_dir = r.run_dir;
+  eo.threads = 2;
+  EXPECT_NEAR(evaluate_run(eo).eval["accuracy"].get<double>(), r.summary["test_acc"].get<double>(), 1e-9);
+
+  const fs::path out = dir_->path() / "untouched_fp16";
+  cfg["output"]["dir"] = out.string();
+  cfg["train"]["amp"] = "fp16";
+  try {
+    run(cfg);
+    FAIL() << "fp16 accepted on the CPU";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("'train.amp'"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(out));
+  cfg["train"]["amp"] = "fp8";
+  EXPECT_THROW(run(cfg), UsageError);
+}
+
 TEST_F(Training, PretrainedFeaturesLoadByNameAndSwitchToImagenetNormalisation) {
   const auto base = run(config(1, "donor"));
   auto cfg = config(1, "transfer");

@@ -345,15 +345,20 @@ TEST(VisitorsDay, OutputsAreWrittenWithoutDescriptorsUnlessAsked) {
 TEST(VisitorsCli, UsageErrorsNameTheFlag) {
   agegender::test::TempDir dir;
   const std::string base = "visitors --model " + dir.str("none") + " --out " + dir.str("out") + " --input " + dir.str("none");
+#ifdef AGEGENDER_HAS_OPENCV
+  const auto named = [](const std::string& what) { return what; };
+#else  // every run is refused first, naming OpenCV instead
+  const auto named = [](const std::string&) { return std::string("OpenCV"); };
+#endif
   auto r = agegender::test::run_cli(base + " --line 1,2,3");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("--line"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(named("--line")), std::string::npos) << r.output;
   r = agegender::test::run_cli(base + " --start yesterday");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("--start"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(named("--start")), std::string::npos) << r.output;
   r = agegender::test::run_cli(base + " --roi 0,0,10,10");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find(dir.str("none")), std::string::npos) << "the missing input is named: " << r.output;
+  EXPECT_NE(r.output.find(named(dir.str("none"))), std::string::npos) << "the missing input is named: " << r.output;
   r = agegender::test::run_cli("visitors --help");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.output.find("Privacy"), std::string::npos);

@@ -60,6 +60,12 @@ struct TrainConfig {
   double age_sigma = 2.0;        // ldl: the Gaussian's standard deviation in years
   std::string feature_cache = "auto";        // auto: cache the frozen layers' output when possible | off
   std::string feature_cache_dtype = "fp16";  // fp16 | fp32
+  // Speed settings (any device; resume may change them): autocast precision, NHWC weights and batches,
+  // cuDNN autotuning, and one CUDA graph per static-shape training step.
+  std::string amp = "off";      // off | bf16 | fp16 (fp16: CUDA only, with dynamic loss scaling)
+  bool channels_last = false;
+  bool cudnn_benchmark = true;
+  bool cuda_graphs = true;
 };
 
 struct ExperimentConfig {

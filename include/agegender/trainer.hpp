@@ -9,7 +9,7 @@ namespace agegender {
 struct TrainRequest {
   nlohmann::json config;                  // resolved config tree (new runs)
   std::string resume_dir;                 // continue this run from its last checkpoint
-  std::vector<std::string> resume_overrides;  // only train.threads / train.device / train.log_interval
+  std::vector<std::string> resume_overrides;  // only train.threads / device / log_interval and the speed settings (amp, ...)
   std::string init_from;                  // start a new run from these weights (.safetensors or run dir)
   std::string command_line;               // recorded in config.json
   int stop_after_epochs = 0;              // end this session after N epochs, resumable (0 = run to the end)

@@ -78,9 +78,9 @@ std::string augment_needing_pixels(const AugmentConfig& augment) {
 }
 
 BatchLoader::BatchLoader(const SplitData& data, const ModelInput& input, int batch_size, bool shuffle,
-                         const AugmentConfig* augment, uint64_t seed, int epoch, int prefetch)
+                         const AugmentConfig* augment, uint64_t seed, int epoch, int prefetch, LoaderOutput output)
     : data_(data), batch_size_(batch_size), augment_(augment), seed_(seed), epoch_(epoch), input_(input),
-      prefetch_(static_cast<size_t>(std::max(1, prefetch))) {
+      prefetch_(static_cast<size_t>(std::max(1, prefetch))), output_(output) {
   // Another prepared set (eval --data) may be cached at another side: resample from what it has.
   if (data.size() > 0) input_.source_size = data.source_size;
   const int64_t n = data.size();
@@ -101,7 +101,7 @@ BatchLoader::~BatchLoader() {
 void BatchLoader::produce() {
   try {
     for (int64_t b = 0; b < num_batches_; ++b) {
-      Batch batch = make_batch(b);
+      Batch batch = output_.raw ? make_raw_batch(b) : make_batch(b);
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stop_ || queue_.size() < prefetch_; });
       if (stop_) return;
@@ -177,6 +177,68 @@ Batch BatchLoader::make_batch(int64_t b) const {
     }
   }
   return batch;
+}
+
+// The draws are taken from the same generator in the same order as make_batch, so both paths see the
+// same augmentation of every sample.
+Batch BatchLoader::make_raw_batch(int64_t b) const {
+  const int64_t start = b * batch_size_;
+  const int64_t m = std::min<int64_t>(batch_size_, data_.size() - start);
+  const int64_t c = input_.channels, side = input_.size, sample = c * side * side;
+  Batch batch;
+  gather_labels(data_, order_, start, m, batch);
+  if (output_.pinned) {  // a copy from pageable memory would wait for the device
+    for (auto* t : {&batch.age_class, &batch.gender, &batch.race, &batch.age}) *t = t->pin_memory();
+  }
+  const auto opts = torch::TensorOptions().pinned_memory(output_.pinned);
+  batch.x = torch::empty({m, c, side, side}, opts.dtype(torch::kByte));
+  batch.draws = torch::empty({m, 5}, opts.dtype(torch::kFloat));
+  uint8_t* out = batch.x.data_ptr<uint8_t>();
+  float* draws = batch.draws.data_ptr<float>();
+  std::mt19937_64 rng = batch_rng(seed_, epoch_, b);
+  const int64_t pad = augment_ ? augment_pad(*augment_, side) : 0;
+  for (int64_t i = 0; i < m; ++i) {
+    const AugmentDraw d = augment_ ? draw_augment(rng, *augment_, pad) : AugmentDraw{};
+    float* row = draws + i * 5;
+    row[0] = static_cast<float>(d.sy), row[1] = static_cast<float>(d.sx), row[2] = d.flip ? 1.0f : 0.0f;
+    row[3] = d.gain, row[4] = d.offset;
+  }
+  // A GPU consumes thousands of images a second: resize on the (otherwise idle) intra-op pool.
+  at::parallel_for(0, m, 8, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      source_to_model(data_.image(data_.rows[static_cast<size_t>(order_[static_cast<size_t>(start + i)])]), input_,
+                      out + i * sample);
+    }
+  });
+  return batch;
+}
+
+DeviceAugment::DeviceAugment(const Normalization& norm, torch::Device device, bool augment) : augment_(augment) {
+  const int64_t c = static_cast<int64_t>(norm.mean.size());
+  std::vector<float> inv(norm.std.size());
+  for (size_t i = 0; i < inv.size(); ++i) inv[i] = 1.0f / norm.std[i];  // as normalize_pixels: multiply by 1/std
+  mean_ = torch::tensor(norm.mean).view({1, c, 1, 1}).to(device);
+  scale_ = torch::tensor(inv).view({1, c, 1, 1}).to(device);
+}
+
+torch::Tensor DeviceAugment::operator()(const torch::Tensor& pixels, const torch::Tensor& draws) const {
+  const int64_t m = pixels.size(0), c = pixels.size(1), side = pixels.size(2);
+  auto x = pixels.to(torch::kFloat).div_(255.0f);
+  if (augment_) {
+    // Translation with edge pixels replicated and the horizontal flip, as two gathers of clamped indices.
+    const auto at = torch::arange(side, draws.options().dtype(torch::kLong)).unsqueeze(0);
+    const auto sy = draws.select(1, 0).to(torch::kLong).unsqueeze(1), sx = draws.select(1, 1).to(torch::kLong).unsqueeze(1);
+    const auto flip = draws.select(1, 2).gt(0.5f).unsqueeze(1);
+    const auto rows = (at + sy).clamp(0, side - 1);
+    const auto cols = (torch::where(flip, side - 1 - at, at) + sx).clamp(0, side - 1);
+    x = x.gather(2, rows.view({m, 1, side, 1}).expand({m, c, side, side}))
+            .gather(3, cols.view({m, 1, 1, side}).expand({m, c, side, side}));
+    // Contrast around each image's mean, then brightness, clamped to [0, 1].
+    const auto mean_px = x.mean({1, 2, 3}, /*keepdim=*/true);
+    const auto gain = draws.select(1, 3).view({m, 1, 1, 1}), offset = draws.select(1, 4).view({m, 1, 1, 1});
+    x = ((x - mean_px) * gain + mean_px + offset).clamp_(0.0f, 1.0f);
+  }
+  return x.sub_(mean_).mul_(scale_);
 }
 
 }  // namespace agegender

@@ -31,7 +31,8 @@ struct SplitData {
 SplitData load_split(const PreparedDataset& ds, const std::vector<size_t>& indices, const AgeBinning& binning);
 
 struct Batch {
-  torch::Tensor x;       // float, normalised pixels (or cached features below the model's cut)
+  torch::Tensor x;       // float, normalised pixels (or cached features below the model's cut); raw loaders: uint8
+  torch::Tensor draws;   // raw loaders: float [m, 5] per-sample augmentation (sy, sx, flip, gain, offset)
   torch::Tensor x_flip;  // the horizontally flipped input, when the source has it (feature caches)
   torch::Tensor age_class, gender, race, age;
 };
@@ -56,12 +57,21 @@ int64_t augment_pad(const AugmentConfig& augment, int64_t side);
 /// pixels, as "train.augment.shift = 0.1".
 std::string augment_needing_pixels(const AugmentConfig& augment);
 
+/// What a BatchLoader hands over. Normalised: float batches augmented on the loader thread (CPU training).
+/// Raw: uint8 model-size pixels plus each sample's augmentation draws, for augment_on_device (GPU training:
+/// a quarter of the bytes to upload and no float work on the host); `pinned` allocates them in page-locked
+/// memory so the upload can be asynchronous (CUDA builds only).
+struct LoaderOutput {
+  bool raw = false;
+  bool pinned = false;
+};
+
 /// Produces the batches of one epoch on a background thread (queue of `prefetch` batches). Order and
 /// augmentation depend only on (seed, epoch, batch index): the same run resumed mid-way sees the same data.
 class BatchLoader {
  public:
   BatchLoader(const SplitData& data, const ModelInput& input, int batch_size, bool shuffle, const AugmentConfig* augment,
-              uint64_t seed, int epoch, int prefetch = 3);
+              uint64_t seed, int epoch, int prefetch = 3, LoaderOutput output = {});
   ~BatchLoader();
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;
@@ -72,6 +82,7 @@ class BatchLoader {
 
  private:
   Batch make_batch(int64_t b) const;
+  Batch make_raw_batch(int64_t b) const;
   void produce();
 
   const SplitData& data_;
@@ -81,6 +92,7 @@ class BatchLoader {
   int epoch_;
   ModelInput input_;
   size_t prefetch_;
+  LoaderOutput output_;
   std::vector<int64_t> order_;
   int64_t num_batches_;
 
@@ -91,6 +103,20 @@ class BatchLoader {
   bool stop_ = false;
   std::exception_ptr error_;
   std::thread worker_;
+};
+
+/// Turns a raw batch (uint8 [m, C, S, S] and its draws, already on the device) into the normalised float
+/// batch the CPU loader would have made from the same samples: the same translation, flip, contrast,
+/// brightness and normalisation, as tensor ops. The constants live on the device, so a call never waits
+/// for the host. `augment` false: normalisation only.
+class DeviceAugment {
+ public:
+  DeviceAugment(const Normalization& norm, torch::Device device, bool augment);
+  torch::Tensor operator()(const torch::Tensor& pixels, const torch::Tensor& draws) const;
+
+ private:
+  torch::Tensor mean_, scale_;  // [1, C, 1, 1] on the device
+  bool augment_;
 };
 
 /// Deterministic uniform [0, 1) from a 64-bit generator (no std::uniform_real_distribution, which

@@ -55,7 +55,11 @@ json default_config() {
         {"age_loss", d.train.age_loss},
         {"age_sigma", d.train.age_sigma},
         {"feature_cache", d.train.feature_cache},
-        {"feature_cache_dtype", d.train.feature_cache_dtype}}},
+        {"feature_cache_dtype", d.train.feature_cache_dtype},
+        {"amp", d.train.amp},
+        {"channels_last", d.train.channels_last},
+        {"cudnn_benchmark", d.train.cudnn_benchmark},
+        {"cuda_graphs", d.train.cuda_graphs}}},
       {"output", {{"dir", "runs"}}},
   };
 }
@@ -221,7 +225,9 @@ std::vector<std::string> config_keys() {
 }
 
 bool resume_may_change(const std::string& key) {
-  return key == "train.threads" || key == "train.device" || key == "train.log_interval";
+  // How the same steps are computed, not which: a run started on a GPU in bf16 may continue on a CPU.
+  return key == "train.threads" || key == "train.device" || key == "train.log_interval" || key == "train.amp" ||
+         key == "train.channels_last" || key == "train.cudnn_benchmark" || key == "train.cuda_graphs";
 }
 
 std::string config_hash(const json& tree) {
@@ -417,6 +423,10 @@ ExperimentConfig parse_config(const json& tree) {
   c.train.age_sigma = ranged(t, "train.age_sigma", 0.1, 30.0, "a number of years in 0.1..30");
   c.train.feature_cache = one_of(t, "train.feature_cache", {"auto", "off"});
   c.train.feature_cache_dtype = one_of(t, "train.feature_cache_dtype", {"fp16", "fp32"});
+  c.train.amp = one_of(t, "train.amp", {"off", "bf16", "fp16"});
+  c.train.channels_last = tr["channels_last"].get<bool>();
+  c.train.cudnn_benchmark = tr["cudnn_benchmark"].get<bool>();
+  c.train.cuda_graphs = tr["cuda_graphs"].get<bool>();
   return c;
 }
 

@@ -45,6 +45,8 @@ class HeadDecoder {
   /// probabilities of both are averaged.
   HeadProbs decode(const ModelOutput& out, const ModelOutput* flipped = nullptr) const;
   bool years() const { return years_; }
+  /// Year head: [kAgeYears, K] 0/1, which class each year belongs to (CPU).
+  const torch::Tensor& year_to_class() const { return year_to_class_; }
 
  private:
   bool years_ = false;

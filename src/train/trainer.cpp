@@ -27,8 +27,10 @@
 #include "model/device.hpp"
 #include "model/face_resnet.hpp"
 #include "model/feature_cache.hpp"
+#include "train/foreach_adam.hpp"
 #include "train/metrics_log.hpp"
 #include "train/selection.hpp"
+#include "train/train_step.hpp"
 
 namespace agegender {
 namespace fs = std::filesystem;
@@ -89,7 +91,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(FaceNetImpl& model, cons
     return std::make_unique<torch::optim::SGD>(
         params, torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay));
   }
-  return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
+  return std::make_unique<ForeachAdam>(params, torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
 }
 
 void set_lr(torch::optim::Optimizer& opt, double lr) {
@@ -192,6 +194,7 @@ class Trainer {
   void setup_data();
   void setup_model();
   void setup_feature_cache();
+  void setup_step();
   PredictionSet score(const SplitData& split);
   EpochMetrics train_epoch(int epoch);
   void end_epoch(EpochMetrics m);
@@ -214,6 +217,8 @@ class Trainer {
   LossOptions loss_;
   std::unique_ptr<FeatureCache> cache_;  // the frozen layers' output, when they are cached
   std::unique_ptr<torch::optim::Optimizer> opt_;
+  std::unique_ptr<TrainStep> step_;
+  std::unique_ptr<DeviceAugment> device_augment_;  // CUDA: uint8 batches are augmented on the GPU
   TrainState state_;
   std::string run_dir_;
   std::unique_ptr<TensorBoardWriter> tb_;
@@ -329,6 +334,25 @@ PredictionSet Trainer::score(const SplitData& split) {
   return cache_ ? predict_split_cached(*model_, *cache_, split, binning_, o) : predict_split(*model_, split, input_, binning_, o);
 }
 
+// Device-side settings of the step, made once the model, optimizer state and feature cache are in place.
+void Trainer::setup_step() {
+  StepSettings s;
+  s.device = device_;
+  s.amp = cfg_.train.amp;
+  s.channels_last = cfg_.train.channels_last;
+  s.cuda_graphs = cfg_.train.cuda_graphs;
+  s.from_cut = cache_ != nullptr;
+  s.loss = loss_;
+  step_ = std::make_unique<TrainStep>(*model_, *opt_, *decoder_, s);
+  if (device_.is_cuda() && !cache_) {
+    device_augment_ = std::make_unique<DeviceAugment>(input_.norm, device_, /*augment=*/true);
+  }
+  if (!req_.quiet) {
+    spdlog::info("Step: {}{}", TrainStep::describe(step_->settings()),
+                 device_augment_ ? "; uint8 batches from pinned memory, augmented on the GPU" : "");
+  }
+}
+
 EpochMetrics Trainer::train_epoch(int epoch) {
   torch::manual_seed(cfg_.train.seed * 1000003ULL + static_cast<uint64_t>(epoch));  // dropout: same per epoch on resume
   model_->train();
@@ -338,45 +362,40 @@ EpochMetrics Trainer::train_epoch(int epoch) {
     cached = std::make_unique<CachedBatchLoader>(*cache_, train_, cfg_.train.batch_size, /*shuffle=*/true, &cfg_.train.augment,
                                                  cfg_.train.seed, epoch);
   } else {
-    pixels = std::make_unique<BatchLoader>(train_, input_, cfg_.train.batch_size, /*shuffle=*/true, &cfg_.train.augment, cfg_.train.seed, epoch);
+    const LoaderOutput output{device_augment_ != nullptr, device_augment_ != nullptr};
+    pixels = std::make_unique<BatchLoader>(train_, input_, cfg_.train.batch_size, /*shuffle=*/true, &cfg_.train.augment,
+                                           cfg_.train.seed, epoch, /*prefetch=*/3, output);
   }
   const int64_t num_batches = cached ? cached->num_batches() : pixels->num_batches();
   const auto t0 = std::chrono::steady_clock::now();
-  double loss_sum = 0;
-  long n = 0, correct = 0, gender_correct = 0;
+  StepTotals total;
+  step_->take();
   Batch b;
   for (int64_t step = 1; cached ? cached->next(b) : pixels->next(b); ++step) {
-    const auto x = b.x.to(device_);
-    Batch target;
-    target.age_class = b.age_class.to(device_), target.age = b.age.to(device_), target.gender = b.gender.to(device_);
-    opt_->zero_grad();
-    const ModelOutput out = cached ? model_->forward_from_cut(x) : model_->forward(x);
-    const auto loss = training_loss(out, target, loss_);
-    loss.backward();
-    opt_->step();
-    const long m = x.size(0);
-    loss_sum += loss.item<double>() * m;
-    n += m;
-    {
-      torch::NoGradGuard no_grad;
-      const HeadProbs h = decoder_->decode(out);
-      if (h.age_probs.defined()) correct += h.age_probs.argmax(1).eq(b.age_class).sum().item<long>();
-      if (h.female_prob.defined()) gender_correct += h.female_prob.ge(0.5).to(torch::kLong).eq(b.gender).sum().item<long>();
-    }
+    const torch::Tensor loss = step_->run(b, device_augment_.get());
+    // Reading losses waits for the device: only for the progress line.
     if (!req_.quiet && (step % cfg_.train.log_interval == 0 || step == num_batches)) {
+      const StepTotals t = step_->take();
+      total.loss_sum += t.loss_sum, total.images += t.images;
+      total.age_correct += t.age_correct, total.gender_correct += t.gender_correct;
+      const long n = total.images;
       const double el = seconds_since(t0), rate = n / std::max(el, 1e-9);
       const int w = static_cast<int>(std::to_string(num_batches).size());
       spdlog::info("Train: {} [{:>{}}/{} ({:3.0f}%)]  Loss: {:.3f} ({:.3f})  {:.1f} s  {:.1f} img/s  LR {:.1e}  ETA {}", epoch,
-                   step, w, num_batches, 100.0 * step / num_batches, loss.item<double>(), loss_sum / n, el,
+                   step, w, num_batches, 100.0 * step / num_batches, loss.item<double>(), total.loss_sum / n, el,
                    rate, state_.lr, format_duration((train_.size() - n) / std::max(rate, 1e-9)));
     }
   }
+  const StepTotals t = step_->take();
+  total.loss_sum += t.loss_sum, total.images += t.images;
+  total.age_correct += t.age_correct, total.gender_correct += t.gender_correct;
+  const long n = std::max<long>(total.images, 1);
   EpochMetrics m;
   m.epoch = epoch;
-  m.train_loss = loss_sum / std::max<long>(n, 1);
-  m.train_acc = static_cast<double>(cfg_.labels.age ? correct : gender_correct) / std::max<long>(n, 1);
+  m.train_loss = total.loss_sum / n;
+  m.train_acc = static_cast<double>(cfg_.labels.age ? total.age_correct : total.gender_correct) / n;
   m.seconds = seconds_since(t0);
-  m.images_per_s = n / std::max(m.seconds, 1e-9);
+  m.images_per_s = total.images / std::max(m.seconds, 1e-9);
   m.lr = state_.lr;
   return m;
 }
@@ -503,6 +522,8 @@ TrainResult Trainer::run() {
   torch::set_num_threads(threads_);
   tune_allocator();
   device_ = pick_device(cfg_.train.device, "config: 'train.device'");
+  check_precision(cfg_.train.amp, device_);
+  if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(cfg_.train.cudnn_benchmark);
   if (!cfg_.model.pretrained.empty() && is_face_resnet_tfjs(cfg_.model.pretrained)) {
     if (cfg_.model.arch != "face_resnet" || !cfg_.data.color) {
       throw UsageError("config: 'model.pretrained' = \"" + cfg_.model.pretrained +
@@ -534,6 +555,7 @@ TrainResult Trainer::run() {
     set_lr(*opt_, state_.lr);
     if (!req_.quiet) spdlog::info("Resuming {} after epoch {}", run_dir_, state_.epoch);
     setup_feature_cache();
+    setup_step();
   } else {
     run_dir_ = create_run_dir(cfg_.output_dir, cfg_.name);
     lock_ = std::make_unique<DirLock>(run_dir_, "run");
@@ -541,6 +563,7 @@ TrainResult Trainer::run() {
     cfg["provenance"] = provenance(req_, device_, threads_);
     write_file_atomic((fs::path(run_dir_) / kConfigFile).string(), cfg.dump(2) + "\n");
     setup_feature_cache();
+    setup_step();
   }
   log_ = std::make_unique<MetricsLog>((fs::path(run_dir_) / "metrics.csv").string(), state_.epoch);
   tb_ = std::make_unique<TensorBoardWriter>(run_dir_);
