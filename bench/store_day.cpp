@@ -271,7 +271,7 @@ StoreDayTruth generate_store_day(const StoreDayOptions& o) {
 
 nlohmann::json DayScore::to_json() const {
   return {{"true_people", true_people}, {"visitors", visitors}, {"count_error", count_error}, {"tracks", tracks},
-          {"matched_tracks", matched_tracks}, {"pair_precision", pair_precision}, {"pair_recall", pair_recall},
+          {"matched_tracks", matched_tracks}, {"people_tracked", people_tracked}, {"pair_precision", pair_precision}, {"pair_recall", pair_recall},
           {"true_female_share", true_female}, {"found_female_share", found_female}, {"age_tv", age_tv},
           {"gender_accuracy", gender_accuracy}};
 }
@@ -362,6 +362,7 @@ DayScore score_day(const std::string& out_dir, const StoreDayTruth& truth) {
     matched_persons.push_back(persons[i]);
   }
   s.matched_tracks = matched.size();
+  s.people_tracked = std::set<int>(matched_persons.begin(), matched_persons.end()).size();
   pair_scores(labels, matched_persons, &s.pair_precision, &s.pair_recall);
   // Shares: found visitors vs true people.
   std::map<std::string, double> found_age, true_age;

@@ -52,6 +52,7 @@ StoreDayTruth generate_store_day(const StoreDayOptions& o);
 
 struct DayScore {
   size_t true_people = 0, visitors = 0, tracks = 0, matched_tracks = 0;
+  size_t people_tracked = 0;          // people with at least one matched track (the count's ceiling)
   double count_error = 0;             // (visitors - true) / true
   double pair_precision = 0, pair_recall = 0;  // over matched track pairs: same visitor vs same person
   double true_female = 0, found_female = 0;    // shares
