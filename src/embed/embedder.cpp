@@ -94,6 +94,7 @@ EmbedReport run_embed(const EmbedOptions& o) {
   const std::string format = descriptor_format(o.out, o.format);
   const int threads = resolve_threads(o.threads, "--threads");
   tune_allocator();  // keeps LibTorch's activation buffers between batches instead of page-faulting them anew
+  cap_kernel_cache();  // long videos: batches of every size would fill oneDNN's per-shape cache
   set_compute_threads(threads);
   FaceEmbedder net(face_models_dir(o.models), o.device);
   FacePipelineOptions po;

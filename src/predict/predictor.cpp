@@ -184,6 +184,7 @@ PredictReport run_predict(const PredictOptions& o) {
   const std::vector<PredictInput> inputs = list_predict_inputs(o.input);
   check_annotate_target(o.annotate, o.input, inputs);
   tune_allocator();
+  cap_kernel_cache();  // long videos: batches of every size would fill oneDNN's per-shape cache
   std::unique_ptr<FaceEngine> engine;
   if (o.engine == "torch") {
     engine = make_torch_engine(o.model, o.device, threads);

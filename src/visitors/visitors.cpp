@@ -365,10 +365,6 @@ void check_options(const VisitorsOptions& o) {
 
 }  // namespace
 
-// A day of video feeds face batches of every size 1..batch through four networks: capped, oneDNN's
-// kernel cache keeps the RSS flat (docs/visitors.md: 447 -> 1,354 MB over 31 min of video uncapped).
-constexpr int kKernelCacheEntries = 128;
-
 VisitorsReport run_visitors(const VisitorsOptions& o) {
   // Every usage check before a model loads or anything is written.
   check_options(o);
@@ -386,7 +382,7 @@ VisitorsReport run_visitors(const VisitorsOptions& o) {
   }
   if (det.mode == DetectMode::None) throw UsageError("--detect none: visitors needs a face detector (auto, ssd, tiny, haar)");
   tune_allocator();
-  cap_kernel_cache(kKernelCacheEntries);
+  cap_kernel_cache();  // face batches of every size over hours of video (docs/visitors.md: 447 -> 1,354 MB uncapped)
   set_compute_threads(threads);
   const torch::Device device = pick_device(o.device, "--device");
   LoadedModel model = load_trained_model(o.model);
