@@ -30,6 +30,10 @@ struct StepSettings {
 struct StepTotals {
   double loss_sum = 0;
   long age_correct = 0, gender_correct = 0, images = 0;
+  StepTotals& operator+=(const StepTotals& o) {
+    loss_sum += o.loss_sum, age_correct += o.age_correct, gender_correct += o.gender_correct, images += o.images;
+    return *this;
+  }
 };
 
 class TrainStep {

@@ -375,9 +375,7 @@ EpochMetrics Trainer::train_epoch(int epoch) {
     const torch::Tensor loss = step_->run(b, device_augment_.get());
     // Reading losses waits for the device: only for the progress line.
     if (!req_.quiet && (step % cfg_.train.log_interval == 0 || step == num_batches)) {
-      const StepTotals t = step_->take();
-      total.loss_sum += t.loss_sum, total.images += t.images;
-      total.age_correct += t.age_correct, total.gender_correct += t.gender_correct;
+      total += step_->take();
       const long n = total.images;
       const double el = seconds_since(t0), rate = n / std::max(el, 1e-9);
       const int w = static_cast<int>(std::to_string(num_batches).size());
@@ -386,9 +384,7 @@ EpochMetrics Trainer::train_epoch(int epoch) {
                    rate, state_.lr, format_duration((train_.size() - n) / std::max(rate, 1e-9)));
     }
   }
-  const StepTotals t = step_->take();
-  total.loss_sum += t.loss_sum, total.images += t.images;
-  total.age_correct += t.age_correct, total.gender_correct += t.gender_correct;
+  total += step_->take();
   const long n = std::max<long>(total.images, 1);
   EpochMetrics m;
   m.epoch = epoch;
