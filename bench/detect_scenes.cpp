@@ -7,7 +7,7 @@
 // age-group and gender accuracy of the model on the detected faces (cut as detected, and aligned) next to
 // the same model on the same faces' original crops.
 //   bench_detect_scenes ARCHIVE PREPARED_DIR [--frames 120] [--models DIR] [--threads 2] [--min-score 0.5]
-//                       [--detectors haar,tiny,ssd,ssd+small] [--model RUN] [--seed 11]
+//                       [--detectors haar,tiny,ssd,ssd@800+flip+rotate+votes=0.2] [--model RUN] [--seed 11]
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -21,6 +21,7 @@
 #include <torch/torch.h>
 
 #include "agegender/binning.hpp"
+#include "agegender/error.hpp"
 #include "agegender/preprocess.hpp"
 #include "model/checkpoint.hpp"
 #include "model/inference.hpp"
@@ -36,7 +37,22 @@ using Crop = bench::TestCrop;
 struct Pasted {
   cv::Rect2d at;  // where the crop's square sits (before rotation)
   size_t crop = 0;
+  double angle = 0, gain = 1;  // rotation (degrees) and brightness factor
+  bool occluded = false;
 };
+
+// The conditions a pasted face was made under, for recall per condition (what the misses have in common).
+constexpr int kConditions = 5;
+const char* const kConditionNames[kConditions] = {"dim<0.7", "bright>1.3", "|rot|>=10", "occluded", "clean"};
+std::vector<int> conditions_of(const Pasted& p) {
+  std::vector<int> c;
+  if (p.gain < 0.7) c.push_back(0);
+  if (p.gain > 1.3) c.push_back(1);
+  if (std::abs(p.angle) >= 10) c.push_back(2);
+  if (p.occluded) c.push_back(3);
+  if (c.empty()) c.push_back(4);
+  return c;
+}
 
 struct Scene {
   std::vector<uchar> jpeg;
@@ -79,16 +95,19 @@ Scene make_scene(const std::vector<Crop>& crops, std::mt19937& rng, size_t& next
     const size_t index = next++ % crops.size();
     cv::Mat face;
     cv::resize(crops[index].bgr, face, cv::Size(side, side), 0, 0, cv::INTER_AREA);
-    const cv::Mat rot = cv::getRotationMatrix2D(cv::Point2f(side / 2.0f, side / 2.0f), uni(-20, 20), 1.0);
+    Pasted p{cv::Rect2d(at), index, uni(-20, 20), 0, false};
+    const cv::Mat rot = cv::getRotationMatrix2D(cv::Point2f(side / 2.0f, side / 2.0f), p.angle, 1.0);
     cv::warpAffine(face, face, rot, face.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
-    face.convertTo(face, -1, uni(0.4, 1.6), 0);
-    if (uni(0, 1) < 0.3) {  // occlude up to a quarter of the face (a hand, a scarf, a shelf)
+    p.gain = uni(0.4, 1.6);
+    face.convertTo(face, -1, p.gain, 0);
+    p.occluded = uni(0, 1) < 0.3;
+    if (p.occluded) {  // occlude up to a quarter of the face (a hand, a scarf, a shelf)
       const int w = side / 2, h = side / 2;
       const int x = static_cast<int>(uni(0, side - w)), y = static_cast<int>(uni(side / 3.0, side - h));
       cv::rectangle(face, cv::Rect(x, y, w, h), cv::Scalar::all(uni(30, 220)), cv::FILLED);
     }
     face.copyTo(s.bgr(at));
-    s.faces.push_back({cv::Rect2d(at), index});
+    s.faces.push_back(p);
   }
   cv::imencode(".jpg", s.bgr, s.jpeg, {cv::IMWRITE_JPEG_QUALITY, static_cast<int>(uni(30, 90))});
   s.bgr = cv::imdecode(s.jpeg, cv::IMREAD_COLOR);
@@ -184,7 +203,38 @@ struct Accuracy {
   }
 };
 
-DetectMode mode_of(const std::string& name) { return parse_detect_mode(name); }
+// A detector variant by name: MODE[@SIDE][+PASS...][+votes][=SCORE], PASS one of --detect-passes' items
+// (flip, rotate[:DEG], bright, tiles), e.g. "ssd@800+flip+rotate+votes=0.2": SSD fitted to an 800 px long side, a
+// mirrored and two rotated passes, faces from 0.2 up to --min-score kept when two passes find them.
+DetectorOptions detector_variant(const std::string& name, float min_score) {
+  DetectorOptions o;
+  std::string rest = name;
+  float score = min_score;
+  if (const size_t eq = rest.find('='); eq != std::string::npos) {
+    score = std::stof(rest.substr(eq + 1));
+    rest.resize(eq);
+  }
+  std::stringstream parts(rest);
+  std::string part, passes;
+  std::getline(parts, part, '+');
+  if (const size_t at = part.find('@'); at != std::string::npos) {
+    o.fit_side = std::stoi(part.substr(at + 1));
+    part.resize(at);
+  }
+  o.mode = parse_detect_mode(part);
+  bool votes = false;
+  while (std::getline(parts, part, '+')) {
+    if (part == "votes") votes = true;
+    else passes += (passes.empty() ? "" : ",") + part;
+  }
+  parse_detect_passes(passes, o);
+  o.min_score = score;
+  if (votes) {  // as --vote-score: the variant's score is the vote score, --min-score the sure one
+    o.sure_score = min_score;
+    o.min_votes = 2;
+  }
+  return o;
+}
 
 }  // namespace
 
@@ -216,13 +266,16 @@ int main(int argc, char** argv) {
   std::shuffle(crops.begin(), crops.end(), std::mt19937(7));
   std::mt19937 rng(static_cast<unsigned>(std::stoul(opt["--seed"])));
   size_t next = 0, faces = 0, empty = 0;
-  size_t per_bin[kSizeBins] = {};
+  size_t per_bin[kSizeBins] = {}, per_condition[kConditions] = {};
   std::vector<Scene> scenes;
   for (int i = 0; i < frames; ++i) {
     scenes.push_back(make_scene(crops, rng, next));
     faces += scenes.back().faces.size();
     empty += scenes.back().faces.empty();
-    for (const auto& p : scenes.back().faces) ++per_bin[size_bin(p.at.width)];
+    for (const auto& p : scenes.back().faces) {
+      ++per_bin[size_bin(p.at.width)];
+      for (const int c : conditions_of(p)) ++per_condition[c];
+    }
   }
   std::unique_ptr<Classifier> model;
   if (!opt["--model"].empty()) model = std::make_unique<Classifier>(opt["--model"]);
@@ -237,12 +290,8 @@ int main(int argc, char** argv) {
 
   std::stringstream names(opt["--detectors"]);
   for (std::string name; std::getline(names, name, ',');) {
-    DetectorOptions o;  // "ssd+small": with the small-face tile pass
-    const size_t plus = name.find("+small");
-    o.small_faces = plus != std::string::npos;
-    o.mode = mode_of(name.substr(0, plus));
+    DetectorOptions o = detector_variant(name, min_score);
     o.models = opt["--models"];
-    o.min_score = min_score;
     o.align = AlignMode::Off;
     FaceDetector det(o);
     o.align = AlignMode::On;
@@ -250,7 +299,8 @@ int main(int argc, char** argv) {
     std::mt19937 calib_rng(5);
     const BoxConvention conv = calibrate(det, crops, calib_rng);
     const BoxConvention framed{1.1, 1.1, 0, 0};  // FoundFace boxes: the crop grown 1.1x (framed_face_box)
-    size_t hits = 0, false_pos = 0, hits_by_bin[kSizeBins] = {};
+    size_t hits = 0, false_pos = 0, hits_by_bin[kSizeBins] = {}, hits_by_condition[kConditions] = {};
+    size_t misses_by_iou[3] = {}, false_pos_empty = 0;  // best IoU of any box with the missed face: 0, (0, 0.3), [0.3, 0.5)
     double detect_s = 0, e2e_s = 0;
     Accuracy original, as_detected, aligned;
     for (const Scene& s : scenes) {
@@ -262,10 +312,18 @@ int main(int argc, char** argv) {
         const int k = match(s, d.box, conv, used);
         if (k < 0) {
           ++false_pos;
+          false_pos_empty += s.faces.empty();
           continue;
         }
         ++hits;
         ++hits_by_bin[size_bin(s.faces[static_cast<size_t>(k)].at.width)];
+        for (const int c : conditions_of(s.faces[static_cast<size_t>(k)])) ++hits_by_condition[c];
+      }
+      for (size_t k = 0; k < s.faces.size(); ++k) {  // a miss: boxed badly (which IoU) or not at all
+        if (used[k]) continue;
+        double best = 0;
+        for (const auto& d : boxes) best = std::max(best, iou(conv.box_of(s.faces[k].at), cv::Rect2d(d.box)));
+        ++misses_by_iou[best >= 0.3 ? 2 : best > 0 ? 1 : 0];
       }
       t0 = std::chrono::steady_clock::now();  // what predict does per frame before the age/gender model
       cv::Mat decoded;
@@ -301,12 +359,22 @@ int main(int argc, char** argv) {
       std::snprintf(b, sizeof b, " %5.1f", 100.0 * hits_by_bin[k] / std::max<size_t>(per_bin[k], 1));
       by_bin += b;
     }
+    std::string by_condition;
+    for (int c = 0; c < kConditions; ++c) {
+      std::snprintf(b, sizeof b, "  %s %5.1f (%zu)", kConditionNames[c], 100.0 * hits_by_condition[c] / std::max<size_t>(per_condition[c], 1),
+                    per_condition[c]);
+      by_condition += b;
+    }
     std::printf("%-5s box convention: w %.3f h %.3f x the crop side, centre %+.3f %+.3f\n", name.c_str(), conv.w, conv.h,
                 conv.dx, conv.dy);
     std::printf("%-5s recall@IoU0.5 %5.1f %% (by size:%s)  false positives/frame %.3f  %.1f frames/s detection, "
                 "%.1f frames/s decode+detect+landmarks+align\n",
                 name.c_str(), 100.0 * hits / std::max<size_t>(faces, 1), by_bin.c_str(), static_cast<double>(false_pos) / frames,
                 frames / detect_s, frames / e2e_s);
+    std::printf("      recall by condition:%s\n", by_condition.c_str());
+    std::printf("      misses: %zu without any box, %zu boxed at IoU < 0.3, %zu boxed at IoU 0.3-0.5; false positives: %zu in "
+                "frames without a face, %zu beside faces\n", misses_by_iou[0], misses_by_iou[1], misses_by_iou[2], false_pos_empty,
+                false_pos - false_pos_empty);
     if (model) {
       std::printf("      %zu faces found both ways: original crops %s | as detected %s | aligned %s\n", original.n,
                   original.str().c_str(), as_detected.str().c_str(), aligned.str().c_str());

@@ -11,7 +11,7 @@ agegender_layer(model
   SOURCES src/model/preprocess.cpp src/model/onnx_model.cpp src/model/face_models_dir.cpp src/model/face_networks_none.cpp
   DEPS agegender_data PRIVATE_DEPS ${ONNX_PROTO_LIBS})
 agegender_layer(vision
-  SOURCES src/vision/inputs.cpp src/vision/face_detector.cpp src/vision/face_align.cpp src/vision/face_pipeline.cpp
+  SOURCES src/vision/inputs.cpp src/vision/face_detector.cpp src/vision/detection_passes.cpp src/vision/face_align.cpp src/vision/face_pipeline.cpp
   DEPS agegender_model)
 agegender_layer(predict
   SOURCES src/predict/predictor.cpp src/predict/annotate.cpp src/predict/result_writer.cpp src/predict/demographics.cpp

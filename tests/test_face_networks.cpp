@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -90,6 +91,39 @@ void expect_above_and_best_first(const std::vector<FaceBox>& faces, float min_sc
     EXPECT_GT(faces[i].score, min_score);
     if (i) EXPECT_GE(faces[i - 1].score, faces[i].score);
   }
+}
+
+// The same faces, boxes within 0.01 px and scores within 1e-5, in the same order; at least one.
+void expect_same_faces(const std::vector<FaceBox>& a, const std::vector<FaceBox>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_FALSE(a.empty());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_NEAR(a[i].x, b[i].x, 1e-2) << i;
+    EXPECT_NEAR(a[i].y, b[i].y, 1e-2) << i;
+    EXPECT_NEAR(a[i].w, b[i].w, 1e-2) << i;
+    EXPECT_NEAR(a[i].h, b[i].h, 1e-2) << i;
+    EXPECT_NEAR(a[i].score, b[i].score, 1e-5) << i;
+  }
+}
+
+// `source`'s weights as face-api's `model`: on a `square` px noise image (no padding or resize either way)
+// the detector fitted to `square` gives the same faces as face-api's square input of that side; returns
+// what the detector fitted to `side` finds on an h x w noise frame (checked above the score, best first).
+std::vector<FaceBox> check_fitted_input(torch::nn::Module& source, const std::string& model, FaceDetectorNet::Kind kind,
+                                        FaceDetectorOptions opt, int square, int side, int h, int w) {
+  TempDir tmp;
+  write_tfjs(source, tmp.path(), model);
+  FaceDetectorNet face_api(kind, tmp.str(), opt);
+  opt.fit_side = square;
+  FaceDetectorNet fitted(kind, tmp.str(), opt);
+  const auto image = noise_image(square, square, 8);
+  expect_same_faces(face_api.detect({image.data(), square, square}), fitted.detect({image.data(), square, square}));
+  opt.fit_side = side;
+  FaceDetectorNet wide(kind, tmp.str(), opt);
+  const auto frame = noise_image(h, w, 7);
+  const auto faces = wide.detect({frame.data(), h, w});
+  expect_above_and_best_first(faces, opt.min_score);
+  return faces;
 }
 
 }  // namespace
@@ -203,6 +237,20 @@ TEST(FaceNetworks, TinyDetectorLoadsTfjsLayoutsAndDetects) {
   EXPECT_THROW(FaceDetectorNet(FaceDetectorNet::Kind::Tiny, tmp.str(), opt), UsageError);
 }
 
+TEST(FaceNetworks, TinyFittedInputMatchesFaceApisOnASquareAndGridsAnyShape) {
+  TinyFaceDetector source;
+  randomise(*source, 13);
+  FaceDetectorOptions opt;
+  opt.input_size = 160;
+  opt.min_score = 0.05f;
+  // 90 x 300 at 256: a 3 x 8 grid (77 x 256 padded to 96 x 256); faces map back by each axis' scale.
+  for (const auto& f : check_fitted_input(*source, "tiny_face_detector_model", FaceDetectorNet::Kind::Tiny, opt, 160, 256, 90, 300)) {
+    EXPECT_GT(f.x + f.w, 0);
+    EXPECT_LT(f.x, 300 * 1.5);
+    EXPECT_LT(f.y, 90 * 1.5);
+  }
+}
+
 TEST(FaceNetworks, LandmarkNetsLoadTfjsLayoutsAndGive68Points) {
   for (const bool tiny : {false, true}) {
     SCOPED_TRACE(tiny ? "tiny" : "full");
@@ -278,6 +326,79 @@ TEST(FaceNetworks, SsdDecodesAnchorsAndMapsToPixelsLikeFaceApi) {
   EXPECT_NEAR(f.w, 150, 1e-4);
   EXPECT_NEAR(f.h, 120, 1e-4);
   EXPECT_FLOAT_EQ(f.score, 0.8f);
+}
+
+namespace {
+
+// Anchors laid out as TF's grid generator lays them out for face-api's 512 px SSD: per level (32, 16, 8, 4,
+// 2, 1 cells; 3 then 6 shapes per cell) the same shapes in every cell, centred at (i + 0.5) / cells.
+torch::Tensor tf_grid_anchors() {
+  std::vector<float> a;
+  const int64_t per_cell[6] = {3, 6, 6, 6, 6, 6};
+  for (int k = 0; k < 6; ++k) {
+    const int cells = 32 >> k;
+    for (int y = 0; y < cells; ++y) {
+      for (int x = 0; x < cells; ++x) {
+        for (int64_t s = 0; s < per_cell[k]; ++s) {
+          const float h = 0.1f * (k + 1) * (1 + 0.1f * s), w = 0.1f * (k + 1) / (1 + 0.2f * s);
+          const float cy = (y + 0.5f) / cells, cx = (x + 0.5f) / cells;
+          for (const float v : {cy - h / 2, cx - w / 2, cy + h / 2, cx + w / 2}) a.push_back(v);
+        }
+      }
+    }
+  }
+  return torch::from_blob(a.data(), {kSsdBoxes, 4}, torch::kFloat).clone();
+}
+
+const std::vector<std::array<int64_t, 2>> kSquareMaps = {{32, 32}, {16, 16}, {8, 8}, {4, 4}, {2, 2}, {1, 1}};
+
+}  // namespace
+
+TEST(FaceNetworks, SsdAnchorsForAnyInputKeepTheTrainedShapesInPixels) {
+  const torch::Tensor stored = tf_grid_anchors();
+  // At face-api's 512 square they are the stored anchors in pixels.
+  EXPECT_TRUE(torch::allclose(ssd_anchors_for(stored, kSquareMaps, 512, 512), stored * 512, 1e-5, 1e-3));
+  // 384 x 640 (maps as the network gives them): same shapes in pixels, centres on the new grid.
+  const std::vector<std::array<int64_t, 2>> maps = {{24, 40}, {12, 20}, {6, 10}, {3, 5}, {2, 3}, {1, 2}};
+  const torch::Tensor a = ssd_anchors_for(stored, maps, 384, 640);
+  ASSERT_EQ(a.size(0), 24 * 40 * 3 + 6 * (12 * 20 + 6 * 10 + 3 * 5 + 2 * 3 + 1 * 2));
+  const auto size = [](const torch::Tensor& t, int64_t i) { return std::array<float, 2>{t[i][2].item<float>() - t[i][0].item<float>(), t[i][3].item<float>() - t[i][1].item<float>()}; };
+  for (const int64_t i : {0, 1, 2}) {  // first cell of the finest level: its shapes, centre (8, 8)
+    EXPECT_NEAR(size(a, i)[0], size(stored, i)[0] * 512, 1e-3);
+    EXPECT_NEAR(size(a, i)[1], size(stored, i)[1] * 512, 1e-3);
+    EXPECT_NEAR((a[i][0] + a[i][2]).item<float>() / 2, 8, 1e-4);
+  }
+  const int64_t last_fine = 24 * 40 * 3 - 1;  // cell (23, 39)
+  EXPECT_NEAR((a[last_fine][1] + a[last_fine][3]).item<float>() / 2, 39.5 * 16, 1e-3);
+  const int64_t second_level = 24 * 40 * 3 + (1 * 20 + 2) * 6 + 4;  // level 1, cell (1, 2), shape 4
+  EXPECT_NEAR((a[second_level][0] + a[second_level][2]).item<float>() / 2, 1.5 * 32, 1e-3);
+  EXPECT_NEAR(size(a, second_level)[1], size(stored, 3072 + 4)[1] * 512, 1e-3);
+  const int64_t coarsest = a.size(0) - 1;  // 1 x 2 cells over 384 x 640: centre (192, 480)
+  EXPECT_NEAR((a[coarsest][1] + a[coarsest][3]).item<float>() / 2, 480, 1e-3);
+}
+
+TEST(FaceNetworks, SsdFittedInputMatchesFaceApisOnASquareAndStaysInsideOtherImages) {
+  SsdMobilenetV1 source;
+  randomise(*source, 5, 0.05);
+  {
+    torch::NoGradGuard no_grad;
+    source->extra_dim.copy_(tf_grid_anchors().view({1, kSsdBoxes, 4}));
+    for (const auto& p : source->named_parameters(true)) {
+      if (p.key().find("moving_variance") != std::string::npos) p.value().abs_();
+    }
+  }
+  FaceDetectorOptions opt;
+  opt.min_score = 0.05f;
+  opt.max_results = 20;
+  // A wide frame at another side: boxes inside the image.
+  for (const auto& f : check_fitted_input(*source, "ssd_mobilenetv1_model", FaceDetectorNet::Kind::Ssd, opt, 512, 320, 120, 300)) {
+    EXPECT_GE(f.x, 0);
+    EXPECT_GE(f.y, 0);
+    EXPECT_LE(f.x + f.w, 300 + 1e-3);
+    EXPECT_LE(f.y + f.h, 120 + 1e-3);
+  }
+  opt.fit_side = 500;  // not a multiple of 32 (checked before the weights are read)
+  EXPECT_THROW(FaceDetectorNet(FaceDetectorNet::Kind::Ssd, "no-models-here", opt), UsageError);
 }
 
 TEST(FaceNetworks, TinyDecodesGridCellsWithAnchors) {

@@ -96,6 +96,36 @@ TEST(FaceApiInput, PadsCentredThenResizesWithTfLegacyBilinear) {
   EXPECT_FLOAT_EQ(out[15], 40);    // (1.5,1.5) clamps to (1,1)
 }
 
+TEST(FaceApiInput, FitResizesWithoutTheSquareAndPadsBottomRightWithZeros) {
+  // 2x2 -> 4x4 fitted into a 5x6 canvas: the same TF legacy samples as the square path, zeros elsewhere.
+  const uint8_t sq[12] = {0, 0, 0, 100, 100, 100, 200, 200, 200, 40, 40, 40};
+  FaceApiInput in;
+  in.size = 4;
+  in.centered = false;
+  in.mean[0] = in.mean[1] = in.mean[2] = 10;
+  in.divisor = 2;
+  std::vector<float> square(3 * 4 * 4), fit(3 * 5 * 6, -7.0f);
+  face_api_preprocess(sq, 2, 2, in, square.data());
+  face_api_preprocess_fit(sq, 2, 2, 4, 4, 5, 6, in, fit.data());
+  for (int c = 0; c < 3; ++c) {
+    for (int y = 0; y < 5; ++y) {
+      for (int x = 0; x < 6; ++x) {
+        const float got = fit[(c * 5 + y) * 6 + x];
+        const float want = y < 4 && x < 4 ? square[(c * 4 + y) * 4 + x] : (0 - 10) / 2.0f;
+        EXPECT_FLOAT_EQ(got, want) << c << " " << y << " " << x;
+      }
+    }
+  }
+  // Non-square: 1x3 -> 2x6 (each axis its own ratio), no padding.
+  const uint8_t row[9] = {0, 0, 0, 90, 90, 90, 30, 30, 30};
+  in.mean[0] = in.mean[1] = in.mean[2] = 0;
+  in.divisor = 1;
+  std::vector<float> wide(3 * 2 * 6);
+  face_api_preprocess_fit(row, 1, 3, 2, 6, 2, 6, in, wide.data());
+  EXPECT_EQ(std::vector<float>(wide.begin(), wide.begin() + 6), (std::vector<float>{0, 45, 90, 60, 30, 30}));
+  EXPECT_EQ(std::vector<float>(wide.begin() + 6, wide.begin() + 12), (std::vector<float>{0, 45, 90, 60, 30, 30}));
+}
+
 // face_resnet as a trainable backbone: `model.pretrained` at a face models folder loads face-api's weights
 // into its features and records face-api's mean subtraction as the input normalisation.
 TEST(FaceResNet, TrainsFromFaceApiWeightsAsABackbone) {

@@ -18,4 +18,10 @@ struct FaceApiInput {
 /// `rgb` is h x w x 3 (HWC, RGB); writes 3 x size x size floats (CHW) to `chw`.
 void face_api_preprocess(const uint8_t* rgb, int h, int w, const FaceApiInput& in, float* chw);
 
+/// The same resize and normalisation without the square: `rgb` (h x w) is resized to fit_h x fit_w at the
+/// top-left of an out_h x out_w canvas (>= fit_h x fit_w) whose rest is zeros before normalisation, as
+/// face-api pads. `in.size` and `in.centered` are not used. Writes 3 x out_h x out_w floats to `chw`.
+void face_api_preprocess_fit(const uint8_t* rgb, int h, int w, int fit_h, int fit_w, int out_h, int out_w,
+                             const FaceApiInput& in, float* chw);
+
 }  // namespace agegender

@@ -19,7 +19,11 @@ struct FaceBox {
 struct FaceDetectorOptions {
   float min_score = 0.5f;   // keep scores > min_score (face-api: minConfidence / scoreThreshold)
   int max_results = 100;    // at most this many faces (face-api caps SSD only; tiny is never near 100)
-  int input_size = 416;     // tiny only: a multiple of 32 (SSD always runs at 512)
+  int input_size = 416;     // tiny only: a multiple of 32
+  int fit_side = 0;         // 0 = face-api's input (the image padded to a square, resized to 512 for SSD,
+                            // input_size for Tiny); else the image resized so its long side is this many
+                            // pixels, not padded to a square (a multiple of 32, 128..4096): cheaper on wide
+                            // frames, and larger sides find smaller faces
   std::string device = "cpu";  // cpu | cuda | auto
 };
 

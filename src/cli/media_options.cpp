@@ -25,6 +25,21 @@ void add_detection_options(CLI::App* cmd, DetectionFlags& f, bool landmark_colum
   cmd->add_flag("--small-faces", f.small_faces,
                 "ssd / tiny: a second pass over 6 overlapping upscaled tiles for faces under ~60 px (about 10x "
                 "the detection time)");
+  cmd->add_option("--detect-size", f.detect_size,
+                  "ssd: resize each frame so its long side is this many pixels in the detector's input, without "
+                  "padding it to a square (multiple of 32; larger finds smaller faces, slower); 0 = face-api's "
+                  "input, the frame padded to a square and resized to 512")
+      ->capture_default_str();
+  cmd->add_option("--detect-passes", f.passes,
+                  "ssd / tiny: extra detection passes, merged with the main one: a comma list of flip (the mirrored "
+                  "frame), rotate[:DEG] (the frame rotated by +-DEG, default 15: tilted faces), bright (shadows lifted: "
+                  "dim faces), tiles (upscaled "
+                  "tiles: faces under ~60 px; = --small-faces). Each costs about one more detection")
+      ->capture_default_str();
+  cmd->add_option("--vote-score", f.vote_score,
+                  "With --detect-passes: faces scoring from this up to --min-score count too when at least two "
+                  "passes find them (0 = off)")
+      ->capture_default_str()->check(CLI::Range(0.0f, 0.999f));
   if (landmark_columns) {
     cmd->add_flag("--landmarks", f.landmarks, "Also write each face's detector score and 68 landmarks (x y pairs)");
   }

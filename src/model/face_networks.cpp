@@ -1,6 +1,8 @@
 #include "agegender/face_networks.hpp"
 
+#include <array>
 #include <filesystem>
+#include <map>
 
 #include "agegender/error.hpp"
 #include "agegender/tfjs_weights.hpp"
@@ -54,7 +56,32 @@ struct FaceDetectorNet::Impl {
   SsdMobilenetV1 ssd{nullptr};
   TinyFaceDetector tiny{nullptr};
   torch::Tensor anchors;  // SSD, on the CPU
+  std::map<std::array<int64_t, 2>, torch::Tensor> fit_anchors;  // SSD with fit_side: per input size, in pixels
+
+  std::vector<FaceBox> detect_fit(const RgbView& image);
 };
+
+std::vector<FaceBox> FaceDetectorNet::Impl::detect_fit(const RgbView& image) {
+  // The long side to fit_side; the canvas rounded up to a multiple of 32 (both networks' stride) with
+  // face-api's zero padding bottom/right.
+  const double scale = static_cast<double>(options.fit_side) / std::max(image.height, image.width);
+  const int fit_h = std::max(1, static_cast<int>(std::lround(image.height * scale)));
+  const int fit_w = std::max(1, static_cast<int>(std::lround(image.width * scale)));
+  const int out_h = (fit_h + 31) / 32 * 32, out_w = (fit_w + 31) / 32 * 32;
+  const double scale_y = static_cast<double>(fit_h) / image.height, scale_x = static_cast<double>(fit_w) / image.width;
+  torch::Tensor x = torch::empty({1, 3, out_h, out_w}, torch::kFloat);
+  face_api_preprocess_fit(image.pixels, image.height, image.width, fit_h, fit_w, out_h, out_w,
+                          kind == Kind::Ssd ? ssd_input() : tiny_input(options.fit_side), x.data_ptr<float>());
+  x = x.to(device).contiguous(torch::MemoryFormat::ChannelsLast);
+  if (kind == Kind::Tiny) {
+    return tiny_postprocess_fit(tiny->forward(x), scale_y, scale_x, options.min_score, options.max_results);
+  }
+  const SsdRawOutput raw = ssd->forward(x);
+  torch::Tensor& grid = fit_anchors[{out_h, out_w}];
+  if (!grid.defined()) grid = ssd_anchors_for(anchors, raw.maps, out_h, out_w);
+  return ssd_postprocess_fit(grid, raw.box_encodings[0].to(torch::kCPU), raw.class_logits[0].to(torch::kCPU), scale_y, scale_x,
+                             image.height, image.width, options.min_score, options.max_results);
+}
 
 FaceDetectorNet::FaceDetectorNet(Kind kind, const std::string& models_dir, const FaceDetectorOptions& options)
     : impl_(std::make_unique<Impl>()) {
@@ -62,6 +89,10 @@ FaceDetectorNet::FaceDetectorNet(Kind kind, const std::string& models_dir, const
     throw UsageError("face detector min score " + std::to_string(options.min_score) + ": expected a value in (0, 1)");
   }
   if (options.max_results < 1) throw UsageError("face detector max results " + std::to_string(options.max_results) + ": expected >= 1");
+  if (options.fit_side != 0 && (options.fit_side < 128 || options.fit_side % 32 != 0 || options.fit_side > 4096)) {
+    throw UsageError("face detector input side " + std::to_string(options.fit_side) +
+                     ": expected 0 (face-api's square input) or a multiple of 32 (128..4096)");
+  }
   if (kind == Kind::Tiny && (options.input_size < 32 || options.input_size % 32 != 0 || options.input_size > 4096)) {
     throw UsageError("tiny face detector input size " + std::to_string(options.input_size) + ": expected a multiple of 32 (32..4096)");
   }
@@ -93,6 +124,7 @@ std::vector<FaceBox> FaceDetectorNet::detect(const RgbView& image) {
   check_image(image, "face detector");
   torch::NoGradGuard no_grad;
   const FaceDetectorOptions& o = impl_->options;
+  if (o.fit_side > 0) return impl_->detect_fit(image);
   if (impl_->kind == Kind::Ssd) {
     const SsdRawOutput raw = impl_->ssd->forward(preprocess(image, ssd_input(), impl_->device));
     return ssd_postprocess(impl_->anchors, raw.box_encodings[0].to(torch::kCPU), raw.class_logits[0].to(torch::kCPU),

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <stdexcept>
 
 #include "agegender/tfjs_weights.hpp"
 #include "model/tfjs_torch.hpp"
@@ -105,12 +106,14 @@ SsdRawOutput SsdPredictionImpl::forward(const SsdFeatures& features) {
   }
   std::vector<torch::Tensor> boxes, classes;
   const int64_t n = features.out.size(0);
+  std::vector<std::array<int64_t, 2>> sizes;
   for (size_t k = 0; k < predictors_.size(); ++k) {
+    sizes.push_back({maps[k].size(2), maps[k].size(3)});
     // NCHW -> NHWC, then row-major (cell y, cell x, anchor) like TF's reshape.
     boxes.push_back(predictors_[k]->BoxEncodingPredictor->forward(maps[k]).permute({0, 2, 3, 1}).reshape({n, -1, 4}));
     classes.push_back(predictors_[k]->ClassPredictor->forward(maps[k]).permute({0, 2, 3, 1}).reshape({n, -1, 3}));
   }
-  return {torch::cat(boxes, 1), torch::cat(classes, 1)};
+  return {torch::cat(boxes, 1), torch::cat(classes, 1), sizes};
 }
 
 SsdMobilenetV1Impl::SsdMobilenetV1Impl() {
@@ -188,14 +191,70 @@ FaceBox ssd_box_to_pixels(const float* box, float score, int height, int width) 
   return b;
 }
 
-std::vector<FaceBox> ssd_postprocess(const torch::Tensor& anchors, const torch::Tensor& encodings, const torch::Tensor& logits,
-                                     int height, int width, float min_score, int max_results) {
+torch::Tensor ssd_anchors_for(const torch::Tensor& stored, const std::vector<std::array<int64_t, 2>>& maps, int64_t input_h,
+                              int64_t input_w) {
+  const torch::Tensor ref = stored.to(torch::kFloat).contiguous();
+  const float* r = ref.data_ptr<float>();
+  std::vector<float> out;
+  int64_t level_start = 0;  // first stored anchor of the level (512 px grid: 32, 16, 8, 4, 2, 1 cells)
+  for (size_t k = 0; k < maps.size(); ++k) {
+    const int64_t per_cell = kPredictorAnchors[k], ref_cells = kSsdInput >> (4 + k);
+    const auto [rows, cols] = maps[k];
+    const double step_y = static_cast<double>(input_h) / rows, step_x = static_cast<double>(input_w) / cols;
+    for (int64_t y = 0; y < rows; ++y) {
+      for (int64_t x = 0; x < cols; ++x) {
+        for (int64_t a = 0; a < per_cell; ++a) {
+          const float* shape = r + (level_start + a) * 4;  // cell (0, 0): every cell has the same shapes
+          const double h = (shape[2] - shape[0]) * kSsdInput, w = (shape[3] - shape[1]) * kSsdInput;
+          const double cy = (y + 0.5) * step_y, cx = (x + 0.5) * step_x;
+          for (const double v : {cy - h / 2, cx - w / 2, cy + h / 2, cx + w / 2}) out.push_back(static_cast<float>(v));
+        }
+      }
+    }
+    level_start += ref_cells * ref_cells * per_cell;
+  }
+  return torch::from_blob(out.data(), {static_cast<int64_t>(out.size() / 4), 4}, torch::kFloat).clone();
+}
+
+namespace {
+
+// Decoded boxes (in the anchors' units), scores and face-api's NMS; `emit(box, score)` per kept box.
+template <typename Emit>
+void ssd_kept(const torch::Tensor& anchors, const torch::Tensor& encodings, const torch::Tensor& logits, float min_score,
+              int max_results, Emit emit) {
   const torch::Tensor boxes = ssd_decode_boxes(anchors, encodings.reshape({-1, 4})).contiguous();
   const torch::Tensor scores = torch::sigmoid(logits.reshape({-1, 3}).select(1, 1).to(torch::kFloat)).contiguous();
-  const std::vector<int64_t> kept =
-      ssd_nms(boxes.data_ptr<float>(), scores.data_ptr<float>(), boxes.size(0), max_results, kSsdIouThreshold, min_score);
+  if (boxes.size(0) != scores.size(0)) {
+    throw std::runtime_error("SSD output: " + std::to_string(scores.size(0)) + " scores for " + std::to_string(boxes.size(0)) + " anchors");
+  }
+  for (const int64_t i :
+       ssd_nms(boxes.data_ptr<float>(), scores.data_ptr<float>(), boxes.size(0), max_results, kSsdIouThreshold, min_score)) {
+    emit(boxes.data_ptr<float>() + i * 4, scores.data_ptr<float>()[i]);
+  }
+}
+
+}  // namespace
+
+std::vector<FaceBox> ssd_postprocess(const torch::Tensor& anchors, const torch::Tensor& encodings, const torch::Tensor& logits,
+                                     int height, int width, float min_score, int max_results) {
   std::vector<FaceBox> out;
-  for (const int64_t i : kept) out.push_back(ssd_box_to_pixels(boxes.data_ptr<float>() + i * 4, scores.data_ptr<float>()[i], height, width));
+  ssd_kept(anchors, encodings, logits, min_score, max_results,
+           [&](const float* box, float score) { out.push_back(ssd_box_to_pixels(box, score, height, width)); });
+  return out;
+}
+
+std::vector<FaceBox> ssd_postprocess_fit(const torch::Tensor& anchors, const torch::Tensor& encodings, const torch::Tensor& logits,
+                                         double scale_y, double scale_x, int height, int width, float min_score,
+                                         int max_results) {
+  std::vector<FaceBox> out;
+  ssd_kept(anchors, encodings, logits, min_score, max_results, [&](const float* box, float score) {
+    const double top = std::clamp(box[0] / scale_y, 0.0, static_cast<double>(height));
+    const double left = std::clamp(box[1] / scale_x, 0.0, static_cast<double>(width));
+    const double bottom = std::clamp(box[2] / scale_y, top, static_cast<double>(height));
+    const double right = std::clamp(box[3] / scale_x, left, static_cast<double>(width));
+    out.push_back({static_cast<float>(left), static_cast<float>(top), static_cast<float>(right - left),
+                   static_cast<float>(bottom - top), score});
+  });
   return out;
 }
 

@@ -5,6 +5,7 @@
 // ("MobilenetV1/Conv2d_3_depthwise/BatchNorm/gamma" -> "MobilenetV1.Conv2d_3_depthwise.BatchNorm.gamma").
 #include <torch/torch.h>
 
+#include <array>
 #include <vector>
 
 #include "agegender/face_api_input.hpp"
@@ -70,6 +71,7 @@ TORCH_MODULE(SsdBoxPredictor);
 struct SsdRawOutput {
   torch::Tensor box_encodings;  // [N, 5118, 4] (ty, tx, th, tw)
   torch::Tensor class_logits;   // [N, 5118, 3]
+  std::vector<std::array<int64_t, 2>> maps;  // each box predictor's map (height, width), finest first
 };
 
 /// "Prediction": the extra layers Conv2d_0..7_pointwise and BoxPredictor_0..5.
@@ -111,6 +113,13 @@ torch::Tensor ssd_decode_boxes(const torch::Tensor& anchors, const torch::Tensor
 std::vector<int64_t> ssd_nms(const float* boxes, const float* scores, int64_t count, int max_results,
                              float iou_threshold, float min_score);
 
+/// Anchors (ymin, xmin, ymax, xmax) in input pixels for an input of any size, `maps` as the forward pass
+/// gave them: each level keeps the anchor shapes it was trained with (the stored 512 px anchors' sizes in
+/// pixels), centred on its cells like TF's grid generator (cell i at (i + 0.5) * input / cells). At a
+/// 512 x 512 input these are the stored anchors times 512.
+torch::Tensor ssd_anchors_for(const torch::Tensor& stored, const std::vector<std::array<int64_t, 2>>& maps, int64_t input_h,
+                              int64_t input_w);
+
 /// A normalised box (ymin, xmin, ymax, xmax) of the padded 512 square -> image pixels, clipped to the
 /// padded square as face-api does (so a box may extend past the image's right/bottom edge).
 FaceBox ssd_box_to_pixels(const float* box, float score, int height, int width);
@@ -118,6 +127,12 @@ FaceBox ssd_box_to_pixels(const float* box, float score, int height, int width);
 /// The whole post-processing of one image's raw output: decode, sigmoid(logit 1), NMS, pixels.
 std::vector<FaceBox> ssd_postprocess(const torch::Tensor& anchors, const torch::Tensor& encodings,
                                      const torch::Tensor& logits, int height, int width, float min_score, int max_results);
+
+/// The same for a fitted input (face_api_preprocess_fit): `anchors` in input pixels (ssd_anchors_for), the
+/// image scaled by scale_y, scale_x into the input; boxes clipped to the image.
+std::vector<FaceBox> ssd_postprocess_fit(const torch::Tensor& anchors, const torch::Tensor& encodings, const torch::Tensor& logits,
+                                         double scale_y, double scale_x, int height, int width, float min_score,
+                                         int max_results);
 
 /// Loads ssd_mobilenetv1_model's tensors (the graph's dead constants ignored). RuntimeError on mismatch.
 void load_ssd_mobilenet_tfjs(SsdMobilenetV1Impl& net, const TfjsWeights& weights);

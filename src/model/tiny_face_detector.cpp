@@ -41,25 +41,36 @@ FaceApiInput tiny_input(int size) {
   return in;
 }
 
-std::vector<TinyBox> tiny_decode(const float* grid_hwc, int grid, int input_size, int height, int width, float min_score) {
-  const double scale = static_cast<double>(input_size) / std::max(height, width);
-  const double reshaped_w = std::floor(width * scale + 0.5), reshaped_h = std::floor(height * scale + 0.5);
-  const double fx = input_size / reshaped_w, fy = input_size / reshaped_h;
+namespace {
+
+// The grid's boxes scoring > min_score, in (row, col, anchor) order, with each cell cell_y x cell_x output
+// units (anchor sizes are in cells).
+std::vector<TinyBox> decode_grid(const float* grid_hwc, int64_t rows, int64_t cols, double cell_y, double cell_x,
+                                 float min_score) {
   std::vector<TinyBox> out;
-  for (int row = 0; row < grid; ++row) {
-    for (int col = 0; col < grid; ++col) {
+  for (int64_t row = 0; row < rows; ++row) {
+    for (int64_t col = 0; col < cols; ++col) {
       for (int a = 0; a < kTinyAnchors; ++a) {
-        const float* v = grid_hwc + (static_cast<size_t>(row) * grid + col) * kTinyAnchors * 5 + a * 5;
+        const float* v = grid_hwc + (static_cast<size_t>(row) * cols + col) * kTinyAnchors * 5 + a * 5;
         const double score = sigmoid(v[4]);
         if (!(score > min_score)) continue;
-        const double cx = (col + sigmoid(v[0])) / grid * fx, cy = (row + sigmoid(v[1])) / grid * fy;
-        const double w = std::exp(v[2]) * kTinyAnchorSizes[a][0] / grid * fx;
-        const double h = std::exp(v[3]) * kTinyAnchorSizes[a][1] / grid * fy;
+        const double cx = (col + sigmoid(v[0])) * cell_x, cy = (row + sigmoid(v[1])) * cell_y;
+        const double w = std::exp(v[2]) * kTinyAnchorSizes[a][0] * cell_x, h = std::exp(v[3]) * kTinyAnchorSizes[a][1] * cell_y;
         out.push_back({cx - w / 2, cy - h / 2, w, h, static_cast<float>(score)});
       }
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<TinyBox> tiny_decode(const float* grid_hwc, int grid, int input_size, int height, int width, float min_score) {
+  // Units of the image's width/height: the padded square is input/reshaped times the image.
+  const double scale = static_cast<double>(input_size) / std::max(height, width);
+  const double reshaped_w = std::floor(width * scale + 0.5), reshaped_h = std::floor(height * scale + 0.5);
+  const double fx = input_size / reshaped_w, fy = input_size / reshaped_h;
+  return decode_grid(grid_hwc, grid, grid, fy / grid, fx / grid, min_score);
 }
 
 std::vector<size_t> tiny_nms(const std::vector<TinyBox>& boxes, float iou_threshold, int input_size) {
@@ -101,6 +112,21 @@ std::vector<FaceBox> tiny_postprocess(const torch::Tensor& raw, int input_size, 
     const TinyBox& b = boxes[i];
     out.push_back({static_cast<float>(b.x * width), static_cast<float>(b.y * height), static_cast<float>(b.w * width),
                    static_cast<float>(b.h * height), b.score});
+  }
+  return out;
+}
+
+std::vector<FaceBox> tiny_postprocess_fit(const torch::Tensor& raw, double scale_y, double scale_x, float min_score,
+                                          int max_results) {
+  constexpr double kCell = 32;  // input pixels per grid cell
+  const torch::Tensor hwc = raw[0].permute({1, 2, 0}).to(torch::kCPU, torch::kFloat).contiguous();
+  const std::vector<TinyBox> boxes =  // image pixels
+      decode_grid(hwc.data_ptr<float>(), raw.size(2), raw.size(3), kCell / scale_y, kCell / scale_x, min_score);
+  std::vector<FaceBox> out;
+  for (const size_t i : tiny_nms(boxes, kTinyIouThreshold, 1)) {
+    if (static_cast<int>(out.size()) >= max_results) break;
+    const TinyBox& b = boxes[i];  // not clipped, as face-api leaves Tiny's boxes
+    out.push_back({static_cast<float>(b.x), static_cast<float>(b.y), static_cast<float>(b.w), static_cast<float>(b.h), b.score});
   }
   return out;
 }

@@ -55,6 +55,11 @@ std::vector<size_t> tiny_nms(const std::vector<TinyBox>& boxes, float iou_thresh
 std::vector<FaceBox> tiny_postprocess(const torch::Tensor& raw, int input_size, int height, int width, float min_score,
                                       int max_results);
 
+/// The same for a fitted input (face_api_preprocess_fit, any R x C grid of 32 px cells): the image scaled
+/// by scale_y, scale_x into the input; anchors in cells, so boxes in pixels (not clipped); NMS on pixel boxes.
+std::vector<FaceBox> tiny_postprocess_fit(const torch::Tensor& raw, double scale_y, double scale_x, float min_score,
+                                          int max_results);
+
 void load_tiny_face_detector_tfjs(TinyFaceDetectorImpl& net, const TfjsWeights& weights);
 
 }  // namespace agegender

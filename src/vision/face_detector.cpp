@@ -1,11 +1,13 @@
 #include "vision/face_detector.hpp"
 
 #include <filesystem>
+#include <sstream>
 #include <opencv2/imgproc.hpp>
 
 #include "agegender/error.hpp"
 #include "agegender/face_embedder.hpp"
 #include "agegender/face_networks.hpp"
+#include "vision/detection_passes.hpp"
 #include "vision/face_align.hpp"
 
 namespace agegender {
@@ -86,7 +88,43 @@ DetectorOptions detector_options(const DetectionFlags& f) {
   }
   o.tiny_landmarks = f.landmark_model == "tiny";
   o.small_faces = f.small_faces;
+  o.fit_side = f.detect_size;
+  parse_detect_passes(f.passes, o);
+  if (f.vote_score > 0) {
+    if (f.passes.empty() && !f.small_faces) throw UsageError("--vote-score needs --detect-passes (votes come from passes)");
+    if (f.vote_score >= f.min_score) {
+      throw UsageError("--vote-score " + std::to_string(f.vote_score) + ": expected a score below --min-score " +
+                       std::to_string(f.min_score));
+    }
+    o.sure_score = f.min_score;
+    o.min_score = f.vote_score;
+    o.min_votes = 2;
+  }
   return o;
+}
+
+void parse_detect_passes(const std::string& list, DetectorOptions& o) {
+  std::stringstream items(list);
+  for (std::string item; std::getline(items, item, ',');) {
+    if (item == "flip") {
+      o.flip_pass = true;
+    } else if (item == "bright") {
+      o.bright_pass = true;
+    } else if (item == "tiles") {
+      o.small_faces = true;
+    } else if (item == "rotate" || item.rfind("rotate:", 0) == 0) {
+      o.rotation_pass = 15;
+      if (item.size() > 7) {
+        char* end = nullptr;
+        o.rotation_pass = std::strtod(item.c_str() + 7, &end);
+        if (*end != '\0' || !(o.rotation_pass > 0 && o.rotation_pass <= 45)) {
+          throw UsageError("--detect-passes " + item + ": expected rotate:DEG with DEG in (0, 45]");
+        }
+      }
+    } else {
+      throw UsageError("--detect-passes " + list + ": unknown pass '" + item + "' (expected flip, rotate[:DEG], bright, tiles)");
+    }
+  }
 }
 
 std::string default_cascade_path() {
@@ -104,6 +142,19 @@ FaceDetector::FaceDetector(const DetectorOptions& o, bool scenes_only)
   if (!(o.min_score >= 0 && o.min_score < 1)) {
     throw UsageError("--min-score " + std::to_string(o.min_score) + ": expected a score in 0..1");
   }
+  const bool passes = o.small_faces || o.flip_pass || o.bright_pass || o.rotation_pass != 0;
+  if (passes && (mode_ == DetectMode::Haar || mode_ == DetectMode::None)) {
+    throw UsageError("--detect-passes / --small-faces: apply to --detect ssd, tiny or auto, not --detect " +
+                     std::string(mode_ == DetectMode::Haar ? "haar" : "none"));
+  }
+  if (o.fit_side != 0 && (o.fit_side < 128 || o.fit_side % 32 != 0 || o.fit_side > 4096)) {
+    throw UsageError("--detect-size " + std::to_string(o.fit_side) + ": expected 0 (face-api's square input) or a multiple "
+                     "of 32 from 128 to 4096");
+  }
+  if (o.fit_side != 0 && (mode_ == DetectMode::Haar || mode_ == DetectMode::None)) {
+    throw UsageError("--detect-size " + std::to_string(o.fit_side) + ": applies to --detect ssd, tiny or auto, not --detect " +
+                     std::string(mode_ == DetectMode::Haar ? "haar" : "none"));
+  }
   const std::string models = face_models_dir(o.models);
   if (mode_ == DetectMode::Auto) mode_ = has_face_model(models, "ssd_mobilenetv1_model") ? DetectMode::Ssd : DetectMode::Haar;
   const std::string landmark_model = o.tiny_landmarks ? "face_landmark_68_tiny_model" : "face_landmark_68_model";
@@ -115,6 +166,7 @@ FaceDetector::FaceDetector(const DetectorOptions& o, bool scenes_only)
     FaceDetectorOptions net;
     net.min_score = o.min_score;
     net.input_size = o.tiny_input;
+    net.fit_side = o.fit_side;
     const auto kind = mode_ == DetectMode::Ssd ? FaceDetectorNet::Kind::Ssd : FaceDetectorNet::Kind::Tiny;
     net_ = std::make_unique<FaceDetectorNet>(kind, models, net);
     return;
@@ -129,10 +181,10 @@ FaceDetector::FaceDetector(const DetectorOptions& o, bool scenes_only)
 
 FaceDetector::~FaceDetector() = default;
 
-static std::vector<Detection> run_net(FaceDetectorNet& net, const cv::Mat& rgb, cv::Point offset = {}) {
+static std::vector<Detection> run_net(FaceDetectorNet& net, const cv::Mat& rgb) {
   std::vector<Detection> found;
   for (const FaceBox& b : net.detect({rgb.data, rgb.rows, rgb.cols})) {
-    found.push_back({cv::Rect(static_cast<int>(std::lround(b.x)) + offset.x, static_cast<int>(std::lround(b.y)) + offset.y,
+    found.push_back({cv::Rect(static_cast<int>(std::lround(b.x)), static_cast<int>(std::lround(b.y)),
                               static_cast<int>(std::lround(b.w)), static_cast<int>(std::lround(b.h))),
                      b.score});
   }
@@ -142,47 +194,20 @@ static std::vector<Detection> run_net(FaceDetectorNet& net, const cv::Mat& rgb, 
 std::vector<Detection> FaceDetector::network(const cv::Mat& bgr) const {
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  std::vector<Detection> found = run_net(*net_, rgb);
-  if (!options_.small_faces) return found;
-  // Merge: a tile's face that overlaps a kept one (IoU > 0.3) is the same face; keep the higher score.
-  std::vector<Detection> all = found;
-  for (const Detection& d : small_face_pass(rgb)) all.push_back(d);
-  std::sort(all.begin(), all.end(), [](const Detection& a, const Detection& b) { return a.score > b.score; });
-  std::vector<Detection> kept;
-  for (const Detection& d : all) {
-    const bool same = std::any_of(kept.begin(), kept.end(), [&](const Detection& k) {
-      const double inter = (k.box & d.box).area();
-      return inter / (k.box.area() + d.box.area() - inter) > 0.3;
-    });
-    if (!same) kept.push_back(d);
+  const DetectFn detect = [&](const cv::Mat& image) { return run_net(*net_, image); };
+  const std::vector<Detection> main = detect(rgb);
+  const DetectorOptions& o = options_;
+  if (!o.small_faces && !o.flip_pass && !o.bright_pass && o.rotation_pass == 0) return main;
+  std::vector<Detection> all;
+  const auto add = [&](const std::vector<Detection>& found) { all.insert(all.end(), found.begin(), found.end()); };
+  if (o.small_faces) add(tiled_pass(detect, rgb));
+  if (o.flip_pass) add(flipped_pass(detect, rgb));
+  if (o.bright_pass) add(brightened_pass(detect, rgb));
+  if (o.rotation_pass != 0) {
+    add(rotated_pass(detect, rgb, o.rotation_pass));
+    add(rotated_pass(detect, rgb, -o.rotation_pass));
   }
-  return kept;
-}
-
-std::vector<Detection> FaceDetector::small_face_pass(const cv::Mat& rgb) const {
-  // The networks see the frame shrunk to their input (SSD 512, Tiny 416), where a face under ~60 px
-  // falls below their smallest anchors. Overlapping tiles of 40 % of the long side, each brought up to
-  // the input, see such faces 1.6x (SSD at 640x480) larger; only small finds are kept from them.
-  const int tile = std::max(64, static_cast<int>(std::lround(std::max(rgb.cols, rgb.rows) * 0.4)));
-  const int step = tile * 4 / 5, small = tile / 3;
-  std::vector<Detection> found;
-  const auto starts = [&](int extent) {
-    std::vector<int> s;
-    for (int p = 0;; p += step) {
-      s.push_back(std::max(0, std::min(p, extent - tile)));
-      if (p + tile >= extent) break;
-    }
-    return s;
-  };
-  for (const int y : starts(rgb.rows)) {
-    for (const int x : starts(rgb.cols)) {
-      const cv::Rect roi = cv::Rect(x, y, tile, tile) & cv::Rect(0, 0, rgb.cols, rgb.rows);
-      for (const Detection& d : run_net(*net_, rgb(roi).clone(), roi.tl())) {
-        if (std::max(d.box.width, d.box.height) <= small) found.push_back(d);
-      }
-    }
-  }
-  return found;
+  return merge_detections(main, std::move(all), o.min_votes, o.sure_score);
 }
 
 std::vector<Detection> FaceDetector::raw(const cv::Mat& bgr) const {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "agegender/detection_flags.hpp"
+#include "vision/detection_passes.hpp"
 
 namespace agegender {
 
@@ -28,16 +29,16 @@ struct DetectorOptions {
   float min_score = 0.5f;   // ssd / tiny: keep faces scoring above this
   int min_face = 0;         // drop faces whose detected box side is below this many pixels
   int tiny_input = 416;     // tiny: network input side (multiple of 32)
+  int fit_side = 0;         // ssd / tiny: 0 = face-api's square input; else the frame's long side in the input (FaceDetectorOptions)
   AlignMode align = AlignMode::Auto;  // auto: see FaceDetector::aligns()
   bool landmarks = false;   // run the landmark net even without alignment (output columns)
   bool tiny_landmarks = false;  // face_landmark_68_tiny_model instead of face_landmark_68_model
-  bool small_faces = false;  // ssd / tiny: a second pass over overlapping upscaled tiles (see network())
-};
-
-/// A detector's own box, in image pixels, and its score (Haar and none: 1).
-struct Detection {
-  cv::Rect box;
-  float score = 1;
+  bool small_faces = false;  // ssd / tiny: a second pass over overlapping upscaled tiles (tiled_pass)
+  bool flip_pass = false;    // ssd / tiny: a pass over the mirrored frame (flipped_pass)
+  bool bright_pass = false;  // ssd / tiny: a pass over the frame with its shadows lifted (brightened_pass)
+  double rotation_pass = 0;  // ssd / tiny: passes over the frame rotated by +- this many degrees (0 = none)
+  int min_votes = 1;         // with extra passes: faces scoring under `sure_score` need this many passes' boxes
+  float sure_score = 1.0f;
 };
 
 /// One face as the consumers (predict, embed, visitors) get it.
@@ -49,7 +50,10 @@ struct FoundFace {
                       // on, else `box` cut from the image (a view into it: copy before the image goes)
 };
 
-/// DetectorOptions from the command-line values (parses --detect, --align, --landmark-model).
+/// --detect-passes' comma list (flip, rotate[:DEG], bright, tiles) into `o`; throws UsageError naming a bad item.
+void parse_detect_passes(const std::string& list, DetectorOptions& o);
+/// DetectorOptions from the command-line values (parses --detect, --align, --landmark-model, --detect-passes,
+/// --vote-score).
 DetectorOptions detector_options(const DetectionFlags& flags);
 AlignMode parse_align_mode(const std::string& s);  // auto | on | off; throws UsageError
 
@@ -74,7 +78,6 @@ class FaceDetector {
  private:
   std::vector<Detection> haar(const cv::Mat& bgr) const;
   std::vector<Detection> network(const cv::Mat& bgr) const;
-  std::vector<Detection> small_face_pass(const cv::Mat& rgb) const;
   void add_landmarks(const cv::Mat& bgr, DetectMode mode, std::vector<FoundFace>& faces) const;
 
   DetectMode mode_;
