@@ -15,7 +15,7 @@ struct DetectionFlags {
   bool landmarks = false;       // write each face's detector score and 68 landmarks
   std::string landmark_model = "full";  // full (face_landmark_68_model) | tiny (face_landmark_68_tiny_model)
   bool small_faces = false;     // ssd / tiny: a second pass over upscaled tiles for faces under ~60 px
-  int detect_size = 0;          // ssd: the frame's long side in the network input (0 = face-api's 512 square)
+  int detect_size = 0;          // ssd / tiny: the frame's long side in the network input (0 = face-api's square)
   std::string passes;           // ssd / tiny: extra passes, a comma list of flip, rotate[:DEG], tiles
   float vote_score = 0;         // with passes: faces from this score up to min_score count when 2 passes find them
 };

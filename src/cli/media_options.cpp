@@ -26,9 +26,9 @@ void add_detection_options(CLI::App* cmd, DetectionFlags& f, bool landmark_colum
                 "ssd / tiny: a second pass over 6 overlapping upscaled tiles for faces under ~60 px (about 10x "
                 "the detection time)");
   cmd->add_option("--detect-size", f.detect_size,
-                  "ssd: resize each frame so its long side is this many pixels in the detector's input, without "
-                  "padding it to a square (multiple of 32; larger finds smaller faces, slower); 0 = face-api's "
-                  "input, the frame padded to a square and resized to 512")
+                  "ssd / tiny: resize each frame so its long side is this many pixels in the detector's input, "
+                  "without padding it to a square (multiple of 32; larger finds smaller faces, slower); 0 = "
+                  "face-api's input, the frame padded to a square and resized to 512 (tiny: its input side)")
       ->capture_default_str();
   cmd->add_option("--detect-passes", f.passes,
                   "ssd / tiny: extra detection passes, merged with the main one: a comma list of flip (the mirrored "
