@@ -27,6 +27,9 @@ struct FaceDetectorOptions {
   std::string device = "cpu";  // cpu | cuda | auto
 };
 
+/// FaceDetectorOptions::fit_side's domain: 0, or a multiple of 32 from 128 to 4096.
+inline bool valid_fit_side(int side) { return side == 0 || (side >= 128 && side <= 4096 && side % 32 == 0); }
+
 class FaceDetectorNet {
  public:
   enum class Kind { Ssd, Tiny };

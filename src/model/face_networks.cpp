@@ -2,7 +2,6 @@
 
 #include <array>
 #include <filesystem>
-#include <map>
 
 #include "agegender/error.hpp"
 #include "agegender/tfjs_weights.hpp"
@@ -56,7 +55,10 @@ struct FaceDetectorNet::Impl {
   SsdMobilenetV1 ssd{nullptr};
   TinyFaceDetector tiny{nullptr};
   torch::Tensor anchors;  // SSD, on the CPU
-  std::map<std::array<int64_t, 2>, torch::Tensor> fit_anchors;  // SSD with fit_side: per input size, in pixels
+  // SSD with fit_side: the anchors (pixels) of the last input size. One entry, not one per size: a folder
+  // of photos has as many sizes as photos, and the anchors are cheap to lay out again.
+  std::array<int64_t, 2> fit_size{0, 0};
+  torch::Tensor fit_anchors;
 
   std::vector<FaceBox> detect_fit(const RgbView& image);
 };
@@ -77,9 +79,11 @@ std::vector<FaceBox> FaceDetectorNet::Impl::detect_fit(const RgbView& image) {
     return tiny_postprocess_fit(tiny->forward(x), scale_y, scale_x, options.min_score, options.max_results);
   }
   const SsdRawOutput raw = ssd->forward(x);
-  torch::Tensor& grid = fit_anchors[{out_h, out_w}];
-  if (!grid.defined()) grid = ssd_anchors_for(anchors, raw.maps, out_h, out_w);
-  return ssd_postprocess_fit(grid, raw.box_encodings[0].to(torch::kCPU), raw.class_logits[0].to(torch::kCPU), scale_y, scale_x,
+  if (fit_size != std::array<int64_t, 2>{out_h, out_w}) {
+    fit_anchors = ssd_anchors_for(anchors, raw.maps, out_h, out_w);
+    fit_size = {out_h, out_w};
+  }
+  return ssd_postprocess_fit(fit_anchors, raw.box_encodings[0].to(torch::kCPU), raw.class_logits[0].to(torch::kCPU), scale_y, scale_x,
                              image.height, image.width, options.min_score, options.max_results);
 }
 
@@ -89,7 +93,7 @@ FaceDetectorNet::FaceDetectorNet(Kind kind, const std::string& models_dir, const
     throw UsageError("face detector min score " + std::to_string(options.min_score) + ": expected a value in (0, 1)");
   }
   if (options.max_results < 1) throw UsageError("face detector max results " + std::to_string(options.max_results) + ": expected >= 1");
-  if (options.fit_side != 0 && (options.fit_side < 128 || options.fit_side % 32 != 0 || options.fit_side > 4096)) {
+  if (!valid_fit_side(options.fit_side)) {
     throw UsageError("face detector input side " + std::to_string(options.fit_side) +
                      ": expected 0 (face-api's square input) or a multiple of 32 (128..4096)");
   }

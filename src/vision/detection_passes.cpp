@@ -34,8 +34,11 @@ std::vector<Detection> rotated_pass(const DetectFn& detect, const cv::Mat& rgb, 
 }
 
 std::vector<Detection> brightened_pass(const DetectFn& detect, const cv::Mat& rgb) {
-  cv::Mat lut(1, 256, CV_8U);
-  for (int v = 0; v < 256; ++v) lut.at<uchar>(v) = cv::saturate_cast<uchar>(255.0 * std::sqrt(v / 255.0));
+  static const cv::Mat lut = [] {  // gamma 0.5, built once
+    cv::Mat t(1, 256, CV_8U);
+    for (int v = 0; v < 256; ++v) t.at<uchar>(v) = cv::saturate_cast<uchar>(255.0 * std::sqrt(v / 255.0));
+    return t;
+  }();
   cv::Mat lifted;
   cv::LUT(rgb, lut, lifted);
   return detect(lifted);

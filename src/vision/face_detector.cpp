@@ -142,18 +142,14 @@ FaceDetector::FaceDetector(const DetectorOptions& o, bool scenes_only)
   if (!(o.min_score >= 0 && o.min_score < 1)) {
     throw UsageError("--min-score " + std::to_string(o.min_score) + ": expected a score in 0..1");
   }
-  const bool passes = o.small_faces || o.flip_pass || o.bright_pass || o.rotation_pass != 0;
-  if (passes && (mode_ == DetectMode::Haar || mode_ == DetectMode::None)) {
-    throw UsageError("--detect-passes / --small-faces: apply to --detect ssd, tiny or auto, not --detect " +
-                     std::string(mode_ == DetectMode::Haar ? "haar" : "none"));
-  }
-  if (o.fit_side != 0 && (o.fit_side < 128 || o.fit_side % 32 != 0 || o.fit_side > 4096)) {
+  if (!valid_fit_side(o.fit_side)) {
     throw UsageError("--detect-size " + std::to_string(o.fit_side) + ": expected 0 (face-api's square input) or a multiple "
                      "of 32 from 128 to 4096");
   }
-  if (o.fit_side != 0 && (mode_ == DetectMode::Haar || mode_ == DetectMode::None)) {
-    throw UsageError("--detect-size " + std::to_string(o.fit_side) + ": applies to --detect ssd, tiny or auto, not --detect " +
-                     std::string(mode_ == DetectMode::Haar ? "haar" : "none"));
+  const bool passes = o.small_faces || o.flip_pass || o.bright_pass || o.rotation_pass != 0;
+  if ((passes || o.fit_side != 0) && (mode_ == DetectMode::Haar || mode_ == DetectMode::None)) {
+    throw UsageError(std::string(passes ? "--detect-passes / --small-faces" : "--detect-size") +
+                     ": applies to --detect ssd, tiny or auto, not --detect " + (mode_ == DetectMode::Haar ? "haar" : "none"));
   }
   const std::string models = face_models_dir(o.models);
   if (mode_ == DetectMode::Auto) mode_ = has_face_model(models, "ssd_mobilenetv1_model") ? DetectMode::Ssd : DetectMode::Haar;
