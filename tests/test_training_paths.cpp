@@ -222,3 +222,40 @@ TEST_F(TrainingPaths, SubsetUsesFewerImagesDeterministically) {
   expect_same_metrics(a.run_dir, b.run_dir);
   EXPECT_EQ(ds.indices(Split::Train, 0.5), ds.indices(Split::Train, 0.5));
 }
+
+// train.finetune: a second phase after the cached first one, from its best weights, with every layer
+// training on augmented pixels; its warm-up and cosine rates, and a pause anywhere (in either phase or
+// at the boundary) resumes to the same epochs.
+TEST_F(TrainingPaths, FinetunePhaseFollowsTheCachedPhaseAndResumesAnywhere) {
+  const std::vector<std::string> sets = {
+      "model.trainable_conv_layers=1", "train.augment.shift=0", "train.augment.brightness=0", "train.augment.contrast=0",
+      "train.finetune.epochs=3", "train.finetune.lr=0.002", "train.finetune.warmup_epochs=1",
+      "train.finetune.augment.shift=0.05"};
+  const auto full = run(config("ft_full", 2, sets));
+  ASSERT_TRUE(full.finished);
+  const json& s = full.summary;
+  EXPECT_EQ(s["epochs_run"], 5);
+  EXPECT_EQ(s["epochs_max"], 5);
+  EXPECT_EQ(s["finetune"]["from_epoch"], 2);
+  EXPECT_EQ(s["finetune"]["epochs"], 3);
+  EXPECT_TRUE(s.contains("feature_cache")) << "the first phase trains from cached features";
+  const auto m = metrics(full.run_dir);
+  ASSERT_EQ(m.size(), 5u);
+  EXPECT_NEAR(m[0][6], 0.003, 1e-12);  // train.lr, no schedule
+  EXPECT_NEAR(m[2][6], 0.001, 1e-12);  // warm-up: 0.002 * 1/2
+  EXPECT_NEAR(m[3][6], 0.002, 1e-12);  // cosine from the peak ...
+  EXPECT_NEAR(m[4][6], 0.001, 1e-12);  // ... half way down
+  // The fine-tuned checkpoint trains every layer (its spec says so) and evaluates like the run's test.
+  const json meta = json::parse(read_safetensors(full.run_dir + "/last.safetensors").metadata.at("agegender"));
+  EXPECT_EQ(meta["model"]["trainable_conv_layers"], -1);
+  EXPECT_NEAR(eval(full.run_dir).eval["loss"].get<double>(), s["test_loss"].get<double>(), 1e-4);
+  for (int stop : {1, 2, 4}) {
+    const auto paused = run(config("ft_paused" + std::to_string(stop), 2, sets), stop);
+    ASSERT_FALSE(paused.finished) << stop;
+    const auto resumed = resume(paused.run_dir);
+    ASSERT_TRUE(resumed.finished) << stop;
+    expect_same_metrics(full.run_dir, resumed.run_dir);
+    EXPECT_NEAR(full.summary["test_loss"].get<double>(), resumed.summary["test_loss"].get<double>(), 1e-5) << stop;
+  }
+  EXPECT_THROW(parse_config(config("ft_bad", 2, {"train.finetune.epochs=2", "train.finetune.warmup_epochs=2"})), UsageError);
+}

@@ -39,6 +39,16 @@ struct AugmentConfig {
   double contrast = 0.2;    // max multiplicative change around the mean
 };
 
+// A second phase after the first one's epochs: the best weights so far, more layers unfrozen, a lower
+// learning rate and pixel augmentation (which the first phase's feature cache cannot give).
+struct FinetuneConfig {
+  int epochs = 0;                   // 0 = no second phase
+  double lr = 2e-5;                 // peak; cosine to 0 over the phase after the warm-up
+  int warmup_epochs = 1;            // linear warm-up: epoch k of w runs at lr * k / (w + 1)
+  int trainable_conv_layers = -1;   // as model.trainable_conv_layers, for this phase
+  AugmentConfig augment{true, 0.05, 0.1, 0.1};
+};
+
 struct TrainConfig {
   int epochs = 30;
   int batch_size = 64;
@@ -66,6 +76,7 @@ struct TrainConfig {
   bool channels_last = false;
   bool cudnn_benchmark = true;
   bool cuda_graphs = true;
+  FinetuneConfig finetune;
 };
 
 struct ExperimentConfig {

@@ -16,6 +16,12 @@ namespace agegender {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+namespace {
+json augment_json(const AugmentConfig& a) {
+  return {{"hflip", a.hflip}, {"shift", a.shift}, {"brightness", a.brightness}, {"contrast", a.contrast}};
+}
+}  // namespace
+
 json default_config() {
   const ExperimentConfig d;
   return json{
@@ -43,11 +49,7 @@ json default_config() {
         {"schedule", d.train.schedule},
         {"plateau", {{"factor", d.train.plateau_factor}, {"patience", d.train.plateau_patience}}},
         {"early_stopping", {{"patience", d.train.patience}, {"min_delta", d.train.min_delta}}},
-        {"augment",
-         {{"hflip", d.train.augment.hflip},
-          {"shift", d.train.augment.shift},
-          {"brightness", d.train.augment.brightness},
-          {"contrast", d.train.augment.contrast}}},
+        {"augment", augment_json(d.train.augment)},
         {"seed", d.train.seed},
         {"threads", d.train.threads},
         {"device", d.train.device},
@@ -59,7 +61,13 @@ json default_config() {
         {"amp", d.train.amp},
         {"channels_last", d.train.channels_last},
         {"cudnn_benchmark", d.train.cudnn_benchmark},
-        {"cuda_graphs", d.train.cuda_graphs}}},
+        {"cuda_graphs", d.train.cuda_graphs},
+        {"finetune",
+         {{"epochs", d.train.finetune.epochs},
+          {"lr", d.train.finetune.lr},
+          {"warmup_epochs", d.train.finetune.warmup_epochs},
+          {"trainable_conv_layers", d.train.finetune.trainable_conv_layers},
+          {"augment", augment_json(d.train.finetune.augment)}}}}},
       {"output", {{"dir", "runs"}}},
   };
 }
@@ -160,6 +168,15 @@ T ranged(const json& tree, const std::string& path, T lo, T hi, const std::strin
   const double x = v.get<double>();
   if (!(x >= static_cast<double>(lo) && x <= static_cast<double>(hi))) bad_value(path, v, expected);
   return v.get<T>();
+}
+
+AugmentConfig parse_augment(const json& t, const std::string& path) {
+  AugmentConfig a;
+  a.hflip = at_path(t, path + ".hflip").get<bool>();
+  a.shift = ranged(t, path + ".shift", 0.0, 0.5, "a fraction in 0..0.5");
+  a.brightness = ranged(t, path + ".brightness", 0.0, 1.0, "a fraction in 0..1");
+  a.contrast = ranged(t, path + ".contrast", 0.0, 0.9, "a fraction in 0..0.9");
+  return a;
 }
 
 std::string one_of(const json& tree, const std::string& path, const std::vector<std::string>& allowed) {
@@ -410,10 +427,7 @@ ExperimentConfig parse_config(const json& tree) {
   c.train.plateau_patience = ranged(t, "train.plateau.patience", 0, 1000, "an integer >= 0");
   c.train.patience = ranged(t, "train.early_stopping.patience", 0, 100000, "an integer >= 0 (0 = off)");
   c.train.min_delta = ranged(t, "train.early_stopping.min_delta", 0.0, 100.0, "a number >= 0");
-  c.train.augment.hflip = tr["augment"]["hflip"].get<bool>();
-  c.train.augment.shift = ranged(t, "train.augment.shift", 0.0, 0.5, "a fraction in 0..0.5");
-  c.train.augment.brightness = ranged(t, "train.augment.brightness", 0.0, 1.0, "a fraction in 0..1");
-  c.train.augment.contrast = ranged(t, "train.augment.contrast", 0.0, 0.9, "a fraction in 0..0.9");
+  c.train.augment = parse_augment(t, "train.augment");
   if (!tr["seed"].is_number_unsigned()) bad_value("train.seed", tr["seed"], "a non-negative integer");
   c.train.seed = tr["seed"].get<uint64_t>();
   c.train.threads = ranged(t, "train.threads", 0, 1024, "an integer >= 0 (0 = all cores)");
@@ -427,6 +441,14 @@ ExperimentConfig parse_config(const json& tree) {
   c.train.channels_last = tr["channels_last"].get<bool>();
   c.train.cudnn_benchmark = tr["cudnn_benchmark"].get<bool>();
   c.train.cuda_graphs = tr["cuda_graphs"].get<bool>();
+  FinetuneConfig& ft = c.train.finetune;
+  ft.epochs = ranged(t, "train.finetune.epochs", 0, 100000, "an integer >= 0 (0 = no fine-tune phase)");
+  ft.lr = ranged(t, "train.finetune.lr", 1e-12, 10.0, "a learning rate in (0, 10]");
+  ft.warmup_epochs = ranged(t, "train.finetune.warmup_epochs", 0, ft.epochs > 0 ? ft.epochs - 1 : 100000,
+                            "an integer in 0..train.finetune.epochs - 1");
+  ft.trainable_conv_layers = ranged(t, "train.finetune.trainable_conv_layers", -1, arch.conv_layers,
+                                    "-1 (all) or 0.." + std::to_string(arch.conv_layers));
+  ft.augment = parse_augment(t, "train.finetune.augment");
   return c;
 }
 

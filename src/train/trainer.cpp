@@ -59,12 +59,13 @@ struct TrainState {
   int plateau_bad = 0;
   double plateau_best = INFINITY;
   double seconds = 0;  // training wall time so far
+  int finetune_from = 0;  // the epoch after which the fine-tune phase began (0 = not begun)
   EpochMetrics best_metrics;
 
   json to_json() const {
     return {{"epoch", epoch}, {"best_epoch", best_epoch}, {"best_val_loss", best_val_loss}, {"bad_epochs", bad_epochs},
             {"lr", lr}, {"plateau_bad", plateau_bad}, {"plateau_best", plateau_best}, {"seconds", seconds},
-            {"best_metrics", best_metrics.to_json()}};
+            {"finetune_from", finetune_from}, {"best_metrics", best_metrics.to_json()}};
   }
   static TrainState from_json(const json& j) {
     TrainState s;
@@ -76,6 +77,7 @@ struct TrainState {
     s.plateau_bad = j.at("plateau_bad");
     s.plateau_best = j.at("plateau_best").is_null() ? INFINITY : j.at("plateau_best").get<double>();
     s.seconds = j.at("seconds");
+    s.finetune_from = j.value("finetune_from", 0);
     s.best_metrics = EpochMetrics::from_json(j.at("best_metrics"));
     return s;
   }
@@ -195,6 +197,11 @@ class Trainer {
   void setup_model();
   void setup_feature_cache();
   void setup_step();
+  void enter_finetune(bool begin);
+  bool in_finetune() const { return state_.finetune_from > 0; }
+  int phase_last_epoch() const;
+  double next_lr(int epochs_done) const;
+  bool run_phase(int& session_epochs);
   PredictionSet score(const SplitData& split);
   EpochMetrics train_epoch(int epoch);
   void end_epoch(EpochMetrics m);
@@ -215,7 +222,9 @@ class Trainer {
   FaceNet model_{nullptr};
   std::unique_ptr<HeadDecoder> decoder_;
   LossOptions loss_;
+  AugmentConfig augment_;  // the current phase's
   std::unique_ptr<FeatureCache> cache_;  // the frozen layers' output, when they are cached
+  json cache_summary_;                   // summary.json's "feature_cache" (kept after a fine-tune phase drops it)
   std::unique_ptr<torch::optim::Optimizer> opt_;
   std::unique_ptr<TrainStep> step_;
   std::unique_ptr<DeviceAugment> device_augment_;  // CUDA: uint8 batches are augmented on the GPU
@@ -299,6 +308,7 @@ void Trainer::setup_model() {
   model_->to(device_);
   opt_ = make_optimizer(*model_, cfg_.train);
   state_.lr = cfg_.train.lr;
+  augment_ = cfg_.train.augment;
 }
 
 // Cached features when the layers below the model's cut are frozen and every augmentation is a flip.
@@ -307,7 +317,7 @@ void Trainer::setup_feature_cache() {
   std::string why_not;
   if (cfg_.train.feature_cache == "off") {
     why_not = "train.feature_cache is \"off\"";
-  } else if (const std::string pixels = augment_needing_pixels(cfg_.train.augment); !pixels.empty()) {
+  } else if (const std::string pixels = augment_needing_pixels(augment_); !pixels.empty()) {
     why_not = pixels + " needs pixels (set train.augment.shift, brightness and contrast to 0 to cache; flips are cached)";
   }
   if (!why_not.empty()) {
@@ -320,6 +330,8 @@ void Trainer::setup_feature_cache() {
   o.device = device_;
   o.quiet = req_.quiet;
   cache_ = FeatureCache::open_or_build(*model_, ds_, input_, o);
+  cache_summary_ = {{"path", cache_->path()}, {"built", cache_->built()}, {"build_seconds", cache_->build_seconds()},
+                    {"shape", cache_->shape()}, {"dtype", cache_->fp16() ? "fp16" : "fp32"}};
   if (!req_.quiet) {
     spdlog::info("Feature cache: training {} above the cut from {}", model_->cut_name().empty() ? "the heads" : "'" + model_->cut_name() + "' and",
                  cache_->path());
@@ -353,17 +365,80 @@ void Trainer::setup_step() {
   }
 }
 
+// The fine-tune phase: from the best weights of the first phase (begin) or, on resume, from the last
+// checkpoint, with train.finetune's layers, augmentation and learning rate; the optimizer starts afresh.
+void Trainer::enter_finetune(bool begin) {
+  const FinetuneConfig& ft = cfg_.train.finetune;
+  step_.reset();
+  device_augment_.reset();
+  cache_.reset();
+  opt_.reset();
+  if (begin) {
+    load_checkpoint((fs::path(run_dir_) / kBestCheckpoint).string(), *model_, nullptr);
+    state_.finetune_from = state_.epoch;
+    state_.bad_epochs = 0;
+    state_.lr = next_lr(state_.epoch);
+  }
+  spec_.trainable_conv_layers = ft.trainable_conv_layers;
+  model_->set_trainable_conv_layers(ft.trainable_conv_layers);
+  augment_ = ft.augment;
+  opt_ = make_optimizer(*model_, cfg_.train);
+  set_lr(*opt_, state_.lr);
+  if (!req_.quiet) {
+    spdlog::info("Fine-tune: epochs {}-{} from the best epoch ({}), trainable conv layers {}, lr {:.1e} peak", state_.finetune_from + 1,
+                 phase_last_epoch(), state_.best_epoch, ft.trainable_conv_layers < 0 ? "all" : std::to_string(ft.trainable_conv_layers),
+                 ft.lr);
+  }
+  setup_feature_cache();
+  setup_step();
+}
+
+int Trainer::phase_last_epoch() const {
+  return in_finetune() ? state_.finetune_from + cfg_.train.finetune.epochs : cfg_.train.epochs;
+}
+
+// The learning rate of the epoch after `epochs_done`.
+double Trainer::next_lr(int epochs_done) const {
+  if (!in_finetune()) return 0.5 * cfg_.train.lr * (1 + std::cos(M_PI * epochs_done / cfg_.train.epochs));  // cosine
+  const FinetuneConfig& ft = cfg_.train.finetune;
+  const int k = epochs_done - state_.finetune_from;  // fine-tune epochs done
+  if (k < ft.warmup_epochs) return ft.lr * (k + 1) / (ft.warmup_epochs + 1);
+  return 0.5 * ft.lr * (1 + std::cos(M_PI * (k - ft.warmup_epochs) / (ft.epochs - ft.warmup_epochs)));
+}
+
+// Epochs up to the current phase's last; false when paused by stop_after_epochs.
+bool Trainer::run_phase(int& session_epochs) {
+  const int last = phase_last_epoch();
+  const int total = in_finetune() || cfg_.train.finetune.epochs == 0 ? last : last + cfg_.train.finetune.epochs;
+  // Early stopping ends the first phase only: the fine-tune phase opens with a planned rise of the val
+  // loss (new layers, new augmentation) and its fixed cosine schedule ends lowest in its last epochs.
+  const bool may_stop = cfg_.train.patience > 0 && !in_finetune();
+  if (may_stop && state_.bad_epochs >= cfg_.train.patience) return true;  // stopped early before a resume
+  for (int epoch = state_.epoch + 1; epoch <= last; ++epoch) {
+    end_epoch(train_epoch(epoch));
+    if (may_stop && state_.bad_epochs >= cfg_.train.patience) {
+      if (!req_.quiet) spdlog::info("Early stopping: val_loss has not improved for {} epochs (best epoch {})", state_.bad_epochs, state_.best_epoch);
+      return true;
+    }
+    if (req_.stop_after_epochs > 0 && ++session_epochs >= req_.stop_after_epochs && epoch < total) {
+      if (!req_.quiet) spdlog::info("Stopping after {} epochs as asked; continue with --resume {}", session_epochs, run_dir_);
+      return false;
+    }
+  }
+  return true;
+}
+
 EpochMetrics Trainer::train_epoch(int epoch) {
   torch::manual_seed(cfg_.train.seed * 1000003ULL + static_cast<uint64_t>(epoch));  // dropout: same per epoch on resume
   model_->train();
   std::unique_ptr<BatchLoader> pixels;
   std::unique_ptr<CachedBatchLoader> cached;
   if (cache_) {
-    cached = std::make_unique<CachedBatchLoader>(*cache_, train_, cfg_.train.batch_size, /*shuffle=*/true, &cfg_.train.augment,
+    cached = std::make_unique<CachedBatchLoader>(*cache_, train_, cfg_.train.batch_size, /*shuffle=*/true, &augment_,
                                                  cfg_.train.seed, epoch);
   } else {
     const LoaderOutput output{device_augment_ != nullptr, device_augment_ != nullptr};
-    pixels = std::make_unique<BatchLoader>(train_, input_, cfg_.train.batch_size, /*shuffle=*/true, &cfg_.train.augment,
+    pixels = std::make_unique<BatchLoader>(train_, input_, cfg_.train.batch_size, /*shuffle=*/true, &augment_,
                                            cfg_.train.seed, epoch, /*prefetch=*/3, output);
   }
   const int64_t num_batches = cached ? cached->num_batches() : pixels->num_batches();
@@ -440,8 +515,8 @@ void Trainer::end_epoch(EpochMetrics m) {
     state_.best_metrics = m;
   }
   // Learning rate for the next epoch.
-  if (cfg_.train.schedule == "cosine") {
-    state_.lr = 0.5 * cfg_.train.lr * (1 + std::cos(M_PI * m.epoch / cfg_.train.epochs));
+  if (in_finetune() || cfg_.train.schedule == "cosine") {
+    state_.lr = next_lr(m.epoch);
   } else if (cfg_.train.schedule == "plateau") {
     if (selection_loss < state_.plateau_best - 1e-12) {
       state_.plateau_best = selection_loss;
@@ -470,7 +545,7 @@ void Trainer::end_epoch(EpochMetrics m) {
     const std::string val = has_val ? fmt::format("val_loss {:.4f} val_acc {:.4f} val_gender_acc {:.4f}", m.val_loss,
                                                   m.val_acc, m.val_gender_acc)
                                     : "no val split";
-    spdlog::info("Epoch {}/{}  train_loss {:.4f} train_acc {:.4f} | {} | {:.1f} s {:.1f} img/s{}", m.epoch, cfg_.train.epochs,
+    spdlog::info("Epoch {}/{}  train_loss {:.4f} train_acc {:.4f} | {} | {:.1f} s {:.1f} img/s{}", m.epoch, phase_last_epoch(),
                  m.train_loss, m.train_acc, val, m.seconds, m.images_per_s, verdict.save_best ? "  *best" : "");
   }
 }
@@ -491,17 +566,18 @@ json Trainer::finish() {
   const auto rows = log_->rows();
   double ips = 0;
   for (const auto& r : rows) ips += r.images_per_s;
-  json s = {{"epochs_run", state_.epoch}, {"epochs_max", cfg_.train.epochs}, {"best_epoch", state_.best_epoch},
-            {"stopped_early", state_.epoch < cfg_.train.epochs}, {"train_loss", b.train_loss}, {"train_acc", b.train_acc},
+  json s = {{"epochs_run", state_.epoch}, {"epochs_max", cfg_.train.epochs + cfg_.train.finetune.epochs},
+            {"best_epoch", state_.best_epoch}, {"stopped_early", state_.epoch < phase_last_epoch()},
+            {"train_loss", b.train_loss}, {"train_acc", b.train_acc},
             {"val_loss", or_null(b.val_loss)}, {"val_acc", or_null(b.val_acc)}, {"val_gender_acc", or_null(b.val_gender_acc)},
             {"test_loss", or_null(t.loss)}, {"test_acc", or_null(t.accuracy)}, {"test_top2_accuracy", or_null(t.top2_accuracy)},
             {"test_gender_acc", or_null(t.gender_accuracy)}, {"test_age_mae", or_null(t.age_mae)}, {"test_images", t.n},
             {"seconds", state_.seconds}, {"images_per_s", rows.empty() ? 0.0 : ips / rows.size()},
             {"binning", binning_json(binning_)}, {"config", tree_}};
-  if (cache_) {
-    s["feature_cache"] = {{"path", cache_->path()}, {"built", cache_->built()}, {"build_seconds", cache_->build_seconds()},
-                          {"shape", cache_->shape()}, {"dtype", cache_->fp16() ? "fp16" : "fp32"}};
+  if (cfg_.train.finetune.epochs > 0) {
+    s["finetune"] = {{"from_epoch", state_.finetune_from}, {"epochs", state_.epoch - state_.finetune_from}};
   }
+  if (!cache_summary_.is_null()) s["feature_cache"] = cache_summary_;
   write_file_atomic((fs::path(run_dir_) / kSummaryFile).string(), s.dump(2) + "\n");
   return s;
 }
@@ -545,13 +621,18 @@ TrainResult Trainer::run() {
     run_dir_ = req_.resume_dir;
     const std::string last = (fs::path(run_dir_) / kLastCheckpoint).string();
     if (!fs::exists(last)) throw UsageError("--resume " + run_dir_ + ": no " + kLastCheckpoint + " (the run never finished an epoch)");
-    resume_meta = load_checkpoint(last, *model_, opt_.get());
+    resume_meta = load_checkpoint(last, *model_, nullptr);
     check_frozen_config(resume_meta, tree_, run_dir_);
     state_ = TrainState::from_json(resume_meta.at("state"));
-    set_lr(*opt_, state_.lr);
     if (!req_.quiet) spdlog::info("Resuming {} after epoch {}", run_dir_, state_.epoch);
-    setup_feature_cache();
-    setup_step();
+    if (in_finetune()) {
+      enter_finetune(/*begin=*/false);  // its optimizer, then the checkpoint's state for it
+    } else {
+      setup_feature_cache();
+      setup_step();
+    }
+    load_checkpoint(last, *model_, opt_.get());
+    set_lr(*opt_, state_.lr);
   } else {
     run_dir_ = create_run_dir(cfg_.output_dir, cfg_.name);
     lock_ = std::make_unique<DirLock>(run_dir_, "run");
@@ -574,17 +655,10 @@ TrainResult Trainer::run() {
   }
 
   int session_epochs = 0;
-  const bool stopped_early_before = cfg_.train.patience > 0 && state_.bad_epochs >= cfg_.train.patience;
-  for (int epoch = state_.epoch + 1; epoch <= cfg_.train.epochs && !stopped_early_before; ++epoch) {
-    end_epoch(train_epoch(epoch));
-    if (cfg_.train.patience > 0 && state_.bad_epochs >= cfg_.train.patience) {
-      if (!req_.quiet) spdlog::info("Early stopping: val_loss has not improved for {} epochs (best epoch {})", state_.bad_epochs, state_.best_epoch);
-      break;
-    }
-    if (req_.stop_after_epochs > 0 && ++session_epochs >= req_.stop_after_epochs && epoch < cfg_.train.epochs) {
-      if (!req_.quiet) spdlog::info("Stopping after {} epochs as asked; continue with --resume {}", session_epochs, run_dir_);
-      return {run_dir_, json(), false};
-    }
+  if (!run_phase(session_epochs)) return {run_dir_, json(), false};
+  if (cfg_.train.finetune.epochs > 0) {
+    if (!in_finetune()) enter_finetune(/*begin=*/true);
+    if (!run_phase(session_epochs)) return {run_dir_, json(), false};
   }
   return {run_dir_, finish(), true};
 }
