@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include "agegender/error.hpp"
 #include "test_util.hpp"
@@ -178,6 +180,60 @@ TEST(VisitorsCluster, RecoversSyntheticPeopleExactly) {
   }
   EXPECT_EQ(*std::max_element(labels.begin(), labels.end()) + 1, 40);
   EXPECT_EQ(labels[0], 0) << "labels are numbered by first appearance";
+}
+
+// Average linkage by definition: merge the closest pair of clusters (mean over their items' pairs,
+// infinite when any pair is seen together) while it is below the threshold. O(n^3), for checking only.
+std::vector<int> naive_average_linkage(const std::vector<ClusterItem>& items, double threshold) {
+  std::vector<std::vector<size_t>> clusters;
+  for (size_t i = 0; i < items.size(); ++i) clusters.push_back({i});
+  auto linkage = [&](const std::vector<size_t>& x, const std::vector<size_t>& y) {
+    double sum = 0;
+    for (size_t i : x) {
+      for (size_t j : y) {
+        const ClusterItem &a = items[i], &b = items[j];
+        if (a.camera == b.camera && a.first_frame <= b.last_frame && b.first_frame <= a.last_frame) return std::numeric_limits<double>::infinity();
+        sum += descriptor_distance(a.descriptor, b.descriptor, 128);
+      }
+    }
+    return sum / static_cast<double>(x.size() * y.size());
+  };
+  for (;;) {
+    double best = threshold;
+    size_t bx = 0, by = 0;
+    for (size_t x = 0; x < clusters.size(); ++x) {
+      for (size_t y = x + 1; y < clusters.size(); ++y) {
+        const double d = linkage(clusters[x], clusters[y]);
+        if (d < best) std::tie(best, bx, by) = std::make_tuple(d, x, y);
+      }
+    }
+    if (best >= threshold) break;
+    clusters[bx].insert(clusters[bx].end(), clusters[by].begin(), clusters[by].end());
+    clusters.erase(clusters.begin() + static_cast<long>(by));
+  }
+  std::vector<int> label(items.size(), -1);
+  for (size_t c = 0; c < clusters.size(); ++c) {
+    for (size_t i : clusters[c]) label[i] = static_cast<int>(c);
+  }
+  std::vector<int> renumber(clusters.size(), -1), out;
+  int next = 0;
+  for (int l : label) {
+    if (renumber[static_cast<size_t>(l)] < 0) renumber[static_cast<size_t>(l)] = next++;
+    out.push_back(renumber[static_cast<size_t>(l)]);
+  }
+  return out;
+}
+
+TEST(VisitorsCluster, ComponentsGiveTheSameClustersAsTheWholeMatrix) {
+  // Noisy people near each other, two cameras, some tracks overlapping in time: clustering each
+  // below-threshold component alone must equal average linkage over everything, at every threshold.
+  std::vector<int> truth;
+  const auto d = synthetic_tracks(25, 4, 0.9f, 11, &truth);
+  std::vector<ClusterItem> items;
+  for (size_t i = 0; i < d.size(); ++i) items.push_back({d[i].data(), static_cast<int>(i % 2), static_cast<long>(i % 7) * 40, static_cast<long>(i % 7) * 40 + 60});
+  for (double threshold : {0.3, 0.6, 0.9, 1.1, 1.3}) {
+    EXPECT_EQ(cluster_tracks(items, 128, threshold), naive_average_linkage(items, threshold)) << "threshold " << threshold;
+  }
 }
 
 TEST(VisitorsCluster, ThresholdBoundsTheMerges) {

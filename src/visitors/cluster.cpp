@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 namespace agegender {
 
@@ -14,22 +15,34 @@ double descriptor_distance(const float* a, const float* b, size_t dims) {
   return std::sqrt(s);
 }
 
-// Lance-Williams average linkage over a dense distance matrix; each live cluster caches its nearest
-// neighbour, so a merge costs O(n) plus a rescan of the rows that pointed at the merged pair.
-std::vector<int> cluster_tracks(const std::vector<ClusterItem>& items, size_t dims, double threshold) {
-  const size_t n = items.size();
-  constexpr double kApart = std::numeric_limits<double>::infinity();
+namespace {
+
+constexpr double kApart = std::numeric_limits<double>::infinity();
+
+bool cannot_link(const ClusterItem& a, const ClusterItem& b) {
+  return a.camera == b.camera && a.first_frame <= b.last_frame && b.first_frame <= a.last_frame;
+}
+
+size_t find_root(std::vector<size_t>& parent, size_t i) {
+  while (parent[i] != i) i = parent[i] = parent[parent[i]];
+  return i;
+}
+
+// Lance-Williams average linkage over a dense distance matrix of `members` (item indices, ascending);
+// each live cluster caches its nearest neighbour, so a merge costs O(m) plus a rescan of the rows that
+// pointed at the merged pair. Merged members get `parent` set to the index of the cluster they joined.
+void link_component(const std::vector<ClusterItem>& items, const std::vector<size_t>& members, size_t dims,
+                    double threshold, std::vector<size_t>& parent) {
+  const size_t n = members.size();
   std::vector<double> dist(n * n, 0.0);
   for (size_t i = 0; i < n; ++i) {
     for (size_t j = i + 1; j < n; ++j) {
-      const ClusterItem &a = items[i], &b = items[j];
-      const bool together = a.camera == b.camera && a.first_frame <= b.last_frame && b.first_frame <= a.last_frame;
-      dist[i * n + j] = dist[j * n + i] = together ? kApart : descriptor_distance(a.descriptor, b.descriptor, dims);
+      const ClusterItem &a = items[members[i]], &b = items[members[j]];
+      dist[i * n + j] = dist[j * n + i] = cannot_link(a, b) ? kApart : descriptor_distance(a.descriptor, b.descriptor, dims);
     }
   }
-  std::vector<size_t> size(n, 1), nearest(n, 0), parent(n);
+  std::vector<size_t> size(n, 1), nearest(n, 0);
   std::vector<bool> live(n, true);
-  for (size_t i = 0; i < n; ++i) parent[i] = i;
   auto rescan = [&](size_t i) {
     double best = kApart;
     nearest[i] = i;
@@ -60,7 +73,7 @@ std::vector<int> cluster_tracks(const std::vector<ClusterItem>& items, size_t di
     }
     size[a] += size[b];
     live[b] = false;
-    parent[b] = a;
+    parent[members[b]] = members[a];
     for (size_t k = 0; k < n; ++k) {
       if (!live[k]) continue;
       if (k == a || nearest[k] == a || nearest[k] == b) {
@@ -69,6 +82,32 @@ std::vector<int> cluster_tracks(const std::vector<ClusterItem>& items, size_t di
         nearest[k] = a;
       }
     }
+  }
+}
+
+}  // namespace
+
+// Two clusters merge only when their average distance is below the threshold, which needs at least one
+// pair of their items below it. So no merge ever crosses the components of the graph whose edges are
+// the below-threshold pairs: each component is clustered alone, exactly as over the whole matrix, and
+// memory is O(n + largest component^2) instead of O(n^2) (20,000 tracks of an 8-hour day: 3.2 GB).
+std::vector<int> cluster_tracks(const std::vector<ClusterItem>& items, size_t dims, double threshold) {
+  const size_t n = items.size();
+  std::vector<size_t> component(n);
+  std::iota(component.begin(), component.end(), size_t{0});
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = i + 1; j < n; ++j) {
+      if (cannot_link(items[i], items[j]) || descriptor_distance(items[i].descriptor, items[j].descriptor, dims) >= threshold) continue;
+      const size_t ri = find_root(component, i), rj = find_root(component, j);
+      if (ri != rj) component[std::max(ri, rj)] = std::min(ri, rj);
+    }
+  }
+  std::vector<std::vector<size_t>> members(n);
+  for (size_t i = 0; i < n; ++i) members[find_root(component, i)].push_back(i);  // ascending within each
+  std::vector<size_t> parent(n);
+  std::iota(parent.begin(), parent.end(), size_t{0});
+  for (const auto& m : members) {
+    if (m.size() > 1) link_component(items, m, dims, threshold, parent);
   }
   std::vector<int> label(n, -1), root_label(n, -1);
   int next = 0;
