@@ -230,8 +230,8 @@ DetectorOptions detector_variant(const std::string& name, float min_score) {
   parse_detect_passes(passes, o);
   o.min_score = score;
   if (votes) {  // as --vote-score: the variant's score is the vote score, --min-score the sure one
-    o.sure_score = min_score;
-    o.min_votes = 2;
+    o.merge.sure_score = min_score;
+    o.merge.min_votes = 2;
   }
   return o;
 }

@@ -72,25 +72,29 @@ TEST(DetectionPasses, TilesKeepOnlySmallFindsInFramePixels) {
 
 TEST(DetectionPasses, MergeKeepsTheMainBoxCountsVotesAndDropsUnconfirmedWeakFaces) {
   const std::vector<Detection> primary = {{{100, 100, 40, 40}, 0.6f}, {{300, 100, 40, 40}, 0.4f}};
-  const std::vector<Detection> extra = {{{104, 98, 42, 44}, 0.9f},   // the first face again, better score
-                                        {{302, 103, 38, 40}, 0.35f},  // the second face again
-                                        {{500, 300, 30, 30}, 0.3f},   // a face the main pass missed,
-                                        {{502, 301, 30, 30}, 0.45f},  // seen by three passes
-                                        {{498, 299, 30, 30}, 0.3f}};
-  auto all = merge_detections(primary, extra);
-  ASSERT_EQ(all.size(), 3u);
+  const std::vector<std::vector<Detection>> passes = {
+      {{{104, 98, 42, 44}, 0.9f},    // the first face again, better score
+       {{500, 300, 30, 30}, 0.3f}},  // a face the main pass missed, seen by three passes
+      {{{302, 103, 38, 40}, 0.35f},  // the second face again
+       {{502, 301, 30, 30}, 0.45f}},
+      {{{498, 299, 30, 30}, 0.3f}, {{700, 50, 30, 30}, 0.3f}}};  // ... and a lone weak face
+  const auto all = merge_detections(primary, passes);
+  ASSERT_EQ(all.size(), 4u);
   EXPECT_EQ(all[0].box, primary[0].box);  // the main pass frames it
   EXPECT_FLOAT_EQ(all[0].score, 0.9f);
-  EXPECT_EQ(all[2].box, extra[3].box);  // new faces: the best-scoring box
-  const std::vector<Detection> lone = {{{700, 50, 30, 30}, 0.3f}};
-  auto with_lone = extra;
-  with_lone.insert(with_lone.end(), lone.begin(), lone.end());
-  // Two votes needed under 0.5: the lone weak face goes, the confirmed ones stay.
-  const auto voted = merge_detections(primary, with_lone, 2, 0.5f);
+  EXPECT_EQ(all[2].box, passes[1][1].box);  // new faces: the best-scoring box
+  // Two passes needed under 0.5: the lone weak face goes, the confirmed ones stay.
+  MergeRule votes;
+  votes.min_votes = 2;
+  votes.sure_score = 0.5f;
+  const auto voted = merge_detections(primary, passes, votes);
   ASSERT_EQ(voted.size(), 3u);
   EXPECT_EQ(voted[1].box, primary[1].box);
-  EXPECT_EQ(voted[2].box, extra[3].box);
-  EXPECT_EQ(merge_detections(primary, with_lone).size(), 4u);
+  EXPECT_EQ(voted[2].box, passes[1][1].box);
+  // Votes count passes, not boxes: two boxes of one pass on the lone face are still one vote.
+  auto twice = passes;
+  twice[2].push_back({{701, 51, 30, 30}, 0.25f});
+  EXPECT_EQ(merge_detections(primary, twice, votes).size(), 3u);
 }
 
 TEST(DetectionPasses, CommandLineListsParseOrSayWhatIsWrong) {
@@ -114,8 +118,8 @@ TEST(DetectionPasses, CommandLineListsParseOrSayWhatIsWrong) {
   f.passes = "flip";
   const DetectorOptions voted = detector_options(f);
   EXPECT_FLOAT_EQ(voted.min_score, 0.2f);  // the network keeps boxes from the vote score ...
-  EXPECT_FLOAT_EQ(voted.sure_score, 0.5f); // ... and those under --min-score need two passes
-  EXPECT_EQ(voted.min_votes, 2);
+  EXPECT_FLOAT_EQ(voted.merge.sure_score, 0.5f); // ... and those under --min-score need two passes
+  EXPECT_EQ(voted.merge.min_votes, 2);
   f.vote_score = 0.6f;
   EXPECT_THROW(detector_options(f), UsageError);  // not below --min-score
 }

@@ -80,24 +80,36 @@ std::vector<Detection> tiled_pass(const DetectFn& detect, const cv::Mat& rgb) {
   return found;
 }
 
-std::vector<Detection> merge_detections(const std::vector<Detection>& primary, std::vector<Detection> extra, int min_votes,
-                                        float sure_score) {
-  std::vector<Detection> kept = primary;
-  std::vector<int> votes(kept.size(), 1);
-  std::stable_sort(extra.begin(), extra.end(), [](const Detection& a, const Detection& b) { return a.score > b.score; });
-  for (const Detection& d : extra) {
-    const auto same = std::find_if(kept.begin(), kept.end(), [&](const Detection& k) { return iou(k.box, d.box) > 0.3; });
+std::vector<Detection> merge_detections(const std::vector<Detection>& primary, const std::vector<std::vector<Detection>>& extra,
+                                        const MergeRule& rule) {
+  const size_t passes = extra.size() + 1;
+  struct Face {
+    Detection d;
+    std::vector<float> best;  // each pass's best score for this face (0: not found by it); votes are passes, not boxes
+  };
+  std::vector<Face> kept;
+  for (const Detection& d : primary) {
+    kept.push_back({d, std::vector<float>(passes, 0.0f)});
+    kept.back().best[0] = d.score;
+  }
+  std::vector<std::pair<Detection, size_t>> boxes;  // (box, pass), best scores first
+  for (size_t p = 0; p < extra.size(); ++p) {
+    for (const Detection& d : extra[p]) boxes.emplace_back(d, p + 1);
+  }
+  std::stable_sort(boxes.begin(), boxes.end(), [](const auto& a, const auto& b) { return a.first.score > b.first.score; });
+  for (const auto& [d, pass] : boxes) {
+    auto same = std::find_if(kept.begin(), kept.end(), [&](const Face& k) { return iou(k.d.box, d.box) > 0.3; });
     if (same == kept.end()) {
-      kept.push_back(d);
-      votes.push_back(1);
-      continue;
+      kept.push_back({d, std::vector<float>(passes, 0.0f)});
+      same = kept.end() - 1;
     }
-    ++votes[static_cast<size_t>(same - kept.begin())];
-    same->score = std::max(same->score, d.score);
+    same->d.score = std::max(same->d.score, d.score);
+    same->best[pass] = std::max(same->best[pass], d.score);
   }
   std::vector<Detection> out;
-  for (size_t i = 0; i < kept.size(); ++i) {
-    if (votes[i] >= min_votes || kept[i].score >= sure_score) out.push_back(kept[i]);
+  for (const Face& f : kept) {
+    const int votes = static_cast<int>(std::count_if(f.best.begin(), f.best.end(), [](float s) { return s > 0; }));
+    if (f.d.score >= rule.sure_score || votes >= rule.min_votes) out.push_back(f.d);
   }
   return out;
 }

@@ -30,12 +30,18 @@ std::vector<Detection> brightened_pass(const DetectFn& detect, const cv::Mat& rg
 /// enlarged); keeps only finds smaller than a third of a tile (the main pass sees the larger ones).
 std::vector<Detection> tiled_pass(const DetectFn& detect, const cv::Mat& rgb);
 
-/// One box per face from the main pass's boxes (`primary`, already one per face) and the extra passes'
-/// (`extra`): an extra box overlapping a kept face by IoU > 0.3 is that face again (a vote; the face keeps
-/// its box, which for a main-pass face is the main pass's: the passes add faces, the main pass frames them,
-/// and takes the higher score); else, by descending score, it is a new face. With `min_votes` > 1, a face
-/// must have that many boxes unless it scores at least `sure_score`.
-std::vector<Detection> merge_detections(const std::vector<Detection>& primary, std::vector<Detection> extra, int min_votes = 1,
-                                        float sure_score = 1.0f);
+/// Which merged faces stay: a face scoring at least `sure_score` always, a weaker one when at least
+/// `min_votes` passes (the main one included) found it. The defaults keep every face.
+struct MergeRule {
+  int min_votes = 1;
+  float sure_score = 1.0f;
+};
+
+/// One box per face from the main pass's boxes (`primary`, already one per face) and each extra pass's
+/// (`extra`, one list per pass): an extra box overlapping a kept face by IoU > 0.3 is that face again (a
+/// vote; the face keeps its box, which for a main-pass face is the main pass's: the passes add faces, the
+/// main pass frames them, and takes the higher score); else, by descending score, it is a new face.
+std::vector<Detection> merge_detections(const std::vector<Detection>& primary, const std::vector<std::vector<Detection>>& extra,
+                                        const MergeRule& rule = {});
 
 }  // namespace agegender

@@ -96,9 +96,9 @@ DetectorOptions detector_options(const DetectionFlags& f) {
       throw UsageError("--vote-score " + std::to_string(f.vote_score) + ": expected a score below --min-score " +
                        std::to_string(f.min_score));
     }
-    o.sure_score = f.min_score;
+    o.merge.sure_score = f.min_score;
     o.min_score = f.vote_score;
-    o.min_votes = 2;
+    o.merge.min_votes = 2;
   }
   return o;
 }
@@ -194,8 +194,8 @@ std::vector<Detection> FaceDetector::network(const cv::Mat& bgr) const {
   const std::vector<Detection> main = detect(rgb);
   const DetectorOptions& o = options_;
   if (!o.small_faces && !o.flip_pass && !o.bright_pass && o.rotation_pass == 0) return main;
-  std::vector<Detection> all;
-  const auto add = [&](const std::vector<Detection>& found) { all.insert(all.end(), found.begin(), found.end()); };
+  std::vector<std::vector<Detection>> passes;
+  const auto add = [&](std::vector<Detection> found) { passes.push_back(std::move(found)); };
   if (o.small_faces) add(tiled_pass(detect, rgb));
   if (o.flip_pass) add(flipped_pass(detect, rgb));
   if (o.bright_pass) add(brightened_pass(detect, rgb));
@@ -203,7 +203,7 @@ std::vector<Detection> FaceDetector::network(const cv::Mat& bgr) const {
     add(rotated_pass(detect, rgb, o.rotation_pass));
     add(rotated_pass(detect, rgb, -o.rotation_pass));
   }
-  return merge_detections(main, std::move(all), o.min_votes, o.sure_score);
+  return merge_detections(main, passes, o.merge);
 }
 
 std::vector<Detection> FaceDetector::raw(const cv::Mat& bgr) const {

@@ -37,8 +37,7 @@ struct DetectorOptions {
   bool flip_pass = false;    // ssd / tiny: a pass over the mirrored frame (flipped_pass)
   bool bright_pass = false;  // ssd / tiny: a pass over the frame with its shadows lifted (brightened_pass)
   double rotation_pass = 0;  // ssd / tiny: passes over the frame rotated by +- this many degrees (0 = none)
-  int min_votes = 1;         // with extra passes: faces scoring under `sure_score` need this many passes' boxes
-  float sure_score = 1.0f;
+  MergeRule merge;           // with extra passes: which faces under merge.sure_score stay
 };
 
 /// One face as the consumers (predict, embed, visitors) get it.
