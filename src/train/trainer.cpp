@@ -385,9 +385,9 @@ void Trainer::enter_finetune(bool begin) {
   opt_ = make_optimizer(*model_, cfg_.train);
   set_lr(*opt_, state_.lr);
   if (!req_.quiet) {
-    spdlog::info("Fine-tune: epochs {}-{} from the best epoch ({}), trainable conv layers {}, lr {:.1e} peak", state_.finetune_from + 1,
-                 phase_last_epoch(), state_.best_epoch, ft.trainable_conv_layers < 0 ? "all" : std::to_string(ft.trainable_conv_layers),
-                 ft.lr);
+    spdlog::info("Fine-tune: epochs {}-{}{}, trainable conv layers {}, lr {:.1e} peak", state_.finetune_from + 1, phase_last_epoch(),
+                 begin ? fmt::format(" from the best epoch so far ({})", state_.best_epoch) : std::string(" (resumed)"),
+                 ft.trainable_conv_layers < 0 ? "all" : std::to_string(ft.trainable_conv_layers), ft.lr);
   }
   setup_feature_cache();
   setup_step();
