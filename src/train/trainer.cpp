@@ -621,12 +621,14 @@ TrainResult Trainer::run() {
     run_dir_ = req_.resume_dir;
     const std::string last = (fs::path(run_dir_) / kLastCheckpoint).string();
     if (!fs::exists(last)) throw UsageError("--resume " + run_dir_ + ": no " + kLastCheckpoint + " (the run never finished an epoch)");
+    // Weights first (a feature cache is built from the frozen layers' weights), the optimizer state once
+    // the optimizer of the run's phase exists.
     resume_meta = load_checkpoint(last, *model_, nullptr);
     check_frozen_config(resume_meta, tree_, run_dir_);
     state_ = TrainState::from_json(resume_meta.at("state"));
     if (!req_.quiet) spdlog::info("Resuming {} after epoch {}", run_dir_, state_.epoch);
     if (in_finetune()) {
-      enter_finetune(/*begin=*/false);  // its optimizer, then the checkpoint's state for it
+      enter_finetune(/*begin=*/false);
     } else {
       setup_feature_cache();
       setup_step();

@@ -195,13 +195,12 @@ std::vector<Detection> FaceDetector::network(const cv::Mat& bgr) const {
   const DetectorOptions& o = options_;
   if (!o.small_faces && !o.flip_pass && !o.bright_pass && o.rotation_pass == 0) return main;
   std::vector<std::vector<Detection>> passes;
-  const auto add = [&](std::vector<Detection> found) { passes.push_back(std::move(found)); };
-  if (o.small_faces) add(tiled_pass(detect, rgb));
-  if (o.flip_pass) add(flipped_pass(detect, rgb));
-  if (o.bright_pass) add(brightened_pass(detect, rgb));
+  if (o.small_faces) passes.push_back(tiled_pass(detect, rgb));
+  if (o.flip_pass) passes.push_back(flipped_pass(detect, rgb));
+  if (o.bright_pass) passes.push_back(brightened_pass(detect, rgb));
   if (o.rotation_pass != 0) {
-    add(rotated_pass(detect, rgb, o.rotation_pass));
-    add(rotated_pass(detect, rgb, -o.rotation_pass));
+    passes.push_back(rotated_pass(detect, rgb, o.rotation_pass));
+    passes.push_back(rotated_pass(detect, rgb, -o.rotation_pass));
   }
   return merge_detections(main, passes, o.merge);
 }
