@@ -272,6 +272,7 @@ StoreDayTruth generate_store_day(const StoreDayOptions& o) {
 nlohmann::json DayScore::to_json() const {
   return {{"true_people", true_people}, {"visitors", visitors}, {"count_error", count_error}, {"tracks", tracks},
           {"matched_tracks", matched_tracks}, {"people_tracked", people_tracked}, {"pair_precision", pair_precision}, {"pair_recall", pair_recall},
+          {"walk_precision", walk_precision}, {"walk_recall", walk_recall},
           {"true_female_share", true_female}, {"found_female_share", found_female}, {"age_tv", age_tv},
           {"gender_accuracy", gender_accuracy}};
 }
@@ -303,16 +304,17 @@ std::string intuition_group(int age) {
 
 }  // namespace
 
-std::vector<int> match_tracks(const std::string& out_dir, const StoreDayTruth& truth) {
-  std::vector<int> persons;
+std::vector<int> match_walks(const std::string& out_dir, const StoreDayTruth& truth) {
+  std::vector<int> walks;
   for (const auto& t : read_csv(out_dir + "/tracks.csv")) {
     const std::string video = fs::path(t.at("video")).filename().string();
     const long f0 = std::stol(t.at("first_frame")), f1 = std::stol(t.at("last_frame"));
     const double tx0 = std::stod(t.at("first_x")), ty0 = std::stod(t.at("first_y"));
     const double tx1 = std::stod(t.at("last_x")), ty1 = std::stod(t.at("last_y"));
     double best = 1e300;
-    int person = -1;
-    for (const auto& a : truth.appearances) {
+    int walk = -1;
+    for (size_t w = 0; w < truth.appearances.size(); ++w) {
+      const Appearance& a = truth.appearances[w];
       if (a.video != video || f1 < a.first_frame || f0 > a.last_frame) continue;
       double ax0, ay0, ax1, ay1;
       a.centre(std::clamp(f0, a.first_frame, a.last_frame), &ax0, &ay0);
@@ -320,12 +322,31 @@ std::vector<int> match_tracks(const std::string& out_dir, const StoreDayTruth& t
       const double d = std::hypot(ax0 - tx0, ay0 - ty0) + std::hypot(ax1 - tx1, ay1 - ty1);
       if (d < best && d < 2 * std::max(a.s0, a.s1)) {
         best = d;
-        person = a.person;
+        walk = static_cast<int>(w);
       }
     }
-    persons.push_back(person);
+    walks.push_back(walk);
   }
+  return walks;
+}
+
+std::vector<int> match_tracks(const std::string& out_dir, const StoreDayTruth& truth) {
+  std::vector<int> persons;
+  for (int w : match_walks(out_dir, truth)) persons.push_back(w < 0 ? -1 : truth.appearances[static_cast<size_t>(w)].person);
   return persons;
+}
+
+void walk_pair_scores(const std::vector<int>& labels, const std::vector<int>& walks, const std::vector<int>& frames,
+                      const StoreDayTruth& truth, double* precision, double* recall) {
+  std::map<int, std::pair<int, int>> best;  // walk -> (frames, label) of its longest track
+  for (size_t i = 0; i < walks.size(); ++i) {
+    if (walks[i] < 0) continue;
+    auto it = best.find(walks[i]);
+    if (it == best.end() || frames[i] > it->second.first) best[walks[i]] = {frames[i], labels[i]};
+  }
+  std::vector<int> l, p;
+  for (const auto& [w, fl] : best) l.push_back(fl.second), p.push_back(truth.appearances[static_cast<size_t>(w)].person);
+  pair_scores(l, p, precision, recall);
 }
 
 void pair_scores(const std::vector<int>& labels, const std::vector<int>& persons, double* precision, double* recall) {
@@ -352,7 +373,14 @@ DayScore score_day(const std::string& out_dir, const StoreDayTruth& truth) {
   s.visitors = visitors.size();
   s.tracks = tracks.size();
   s.count_error = (static_cast<double>(s.visitors) - s.true_people) / std::max<size_t>(s.true_people, 1);
-  const std::vector<int> persons = match_tracks(out_dir, truth);
+  const std::vector<int> walks = match_walks(out_dir, truth);
+  std::vector<int> persons, all_labels, frames;
+  for (size_t i = 0; i < tracks.size(); ++i) {
+    persons.push_back(walks[i] < 0 ? -1 : truth.appearances[static_cast<size_t>(walks[i])].person);
+    all_labels.push_back(std::stoi(tracks[i].at("visitor")));
+    frames.push_back(std::stoi(tracks[i].at("frames")));
+  }
+  walk_pair_scores(all_labels, walks, frames, truth, &s.walk_precision, &s.walk_recall);
   std::vector<std::pair<int, int>> matched;  // visitor, person
   std::vector<int> labels, matched_persons;
   for (size_t i = 0; i < tracks.size(); ++i) {
@@ -401,7 +429,12 @@ DayScore score_day(const std::string& out_dir, const StoreDayTruth& truth) {
 nlohmann::json sweep_same_person(const std::string& out_dir, const StoreDayTruth& truth, const std::vector<double>& thresholds) {
   const auto tracks = read_csv(out_dir + "/tracks.csv");
   const auto descs = read_csv(out_dir + "/descriptors.csv");
-  const std::vector<int> persons = match_tracks(out_dir, truth);
+  const std::vector<int> walks = match_walks(out_dir, truth);
+  std::vector<int> persons, frames;
+  for (size_t i = 0; i < tracks.size(); ++i) {
+    persons.push_back(walks[i] < 0 ? -1 : truth.appearances[static_cast<size_t>(walks[i])].person);
+    frames.push_back(std::stoi(tracks[i].at("frames")));
+  }
   std::set<int> people;
   for (const auto& a : truth.appearances) people.insert(a.person);
   std::map<std::string, int> cameras;
@@ -410,7 +443,10 @@ nlohmann::json sweep_same_person(const std::string& out_dir, const StoreDayTruth
   for (size_t i = 0; i < tracks.size(); ++i) {
     for (int k = 0; k < 128; ++k) d[i][static_cast<size_t>(k)] = std::stof(descs.at(i).at("d" + std::to_string(k)));
     const int cam = cameras.emplace(tracks[i].at("video"), static_cast<int>(cameras.size())).first->second;
-    items.push_back({d[i].data(), cam, std::stol(tracks[i].at("first_frame")), std::stol(tracks[i].at("last_frame"))});
+    // As `visitors` clusters: a child's track (fused age under kChildAge) compares more strictly.
+    const std::string& age = tracks[i].at("age");
+    const float strictness = !age.empty() && std::stod(age) < kChildAge ? kChildStrictness : 1.0f;
+    items.push_back({d[i].data(), cam, std::stol(tracks[i].at("first_frame")), std::stol(tracks[i].at("last_frame")), strictness});
   }
   nlohmann::json rows = nlohmann::json::array();
   for (double th : thresholds) {
@@ -419,12 +455,13 @@ nlohmann::json sweep_same_person(const std::string& out_dir, const StoreDayTruth
     for (size_t i = 0; i < labels.size(); ++i) {
       if (persons[i] >= 0) l.push_back(labels[i]), p.push_back(persons[i]);
     }
-    double precision = 0, recall = 0;
+    double precision = 0, recall = 0, walk_p = 0, walk_r = 0;
     pair_scores(l, p, &precision, &recall);
+    walk_pair_scores(labels, walks, frames, truth, &walk_p, &walk_r);
     const int visitors = labels.empty() ? 0 : *std::max_element(labels.begin(), labels.end()) + 1;
     rows.push_back({{"same_person", th}, {"visitors", visitors},
                     {"count_error", (visitors - static_cast<double>(people.size())) / std::max<size_t>(people.size(), 1)},
-                    {"pair_precision", precision}, {"pair_recall", recall}});
+                    {"pair_precision", precision}, {"pair_recall", recall}, {"walk_precision", walk_p}, {"walk_recall", walk_r}});
   }
   return rows;
 }

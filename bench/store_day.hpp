@@ -55,6 +55,9 @@ struct DayScore {
   size_t people_tracked = 0;          // people with at least one matched track (the count's ceiling)
   double count_error = 0;             // (visitors - true) / true
   double pair_precision = 0, pair_recall = 0;  // over matched track pairs: same visitor vs same person
+  // Over walks (each walk's longest matched track): a walk broken into pieces counts once, so only
+  // returning visitors make same-person pairs and fragments neither help nor hurt.
+  double walk_precision = 0, walk_recall = 0;
   double true_female = 0, found_female = 0;    // shares
   double age_tv = 0;                  // total variation between age-group distributions (intuition groups)
   double gender_accuracy = 0;         // matched visitors whose gender is right
@@ -64,9 +67,16 @@ struct DayScore {
 /// Reads `out_dir`/tracks.csv and visitors.csv (as `agegender visitors` wrote them) and scores them.
 DayScore score_day(const std::string& out_dir, const StoreDayTruth& truth);
 
-/// The person each row of `out_dir`/tracks.csv is (the walk on its video whose path passes closest to the
-/// track's first and last face centre), or -1.
+/// The walk (index into truth.appearances) each row of `out_dir`/tracks.csv is: the walk on its video whose
+/// path passes closest to the track's first and last face centre, or -1.
+std::vector<int> match_walks(const std::string& out_dir, const StoreDayTruth& truth);
+/// The person of each row's walk, or -1.
 std::vector<int> match_tracks(const std::string& out_dir, const StoreDayTruth& truth);
+
+/// Pairwise precision and recall over walks: each walk takes the label of its longest matched track
+/// (`frames` per track), pairs of walks of one person should share a label.
+void walk_pair_scores(const std::vector<int>& labels, const std::vector<int>& walks, const std::vector<int>& frames,
+                      const StoreDayTruth& truth, double* precision, double* recall);
 
 /// Pairwise precision and recall of `labels` (one per matched track) against `persons`.
 void pair_scores(const std::vector<int>& labels, const std::vector<int>& persons, double* precision, double* recall);

@@ -21,12 +21,15 @@ namespace agegender {
 inline constexpr double kDefaultSamePerson = 0.325;
 
 /// The detection flags (DetectionFlags) with visitors' defaults, chosen on the generated store day
-/// (docs/visitors.md): face-api's Tiny detector at 832 px (finds the 48-80 px faces of a 1280x720 frame
-/// that SSD's 512 px input loses), weak detections down to 0.3 kept (they extend tracks, never start one).
+/// (docs/visitors.md): face-api's Tiny detector on the frame at 1280 px wide, unpadded (a 1280x720 camera
+/// at its own scale: it finds the 48-64 px faces that SSD's 512 px and Tiny's 832 px square inputs lose,
+/// for 1.4x the pixels of the 832 square), weak detections down to 0.25 kept (they extend tracks, never
+/// start one).
 struct VisitorsOptions : DetectionFlags {
   VisitorsOptions() {
     detect = "tiny";
-    min_score = 0.3f;
+    detect_size = 1280;
+    min_score = 0.25f;
   }
   std::string model;   // run directory or .safetensors checkpoint (age/gender)
   std::string input;   // video, folder of videos, or folder(s) of frames (each folder of frames = one camera)
@@ -34,12 +37,13 @@ struct VisitorsOptions : DetectionFlags {
   std::string start;   // ISO local time of the videos' first frame ("" = offsets)
   double fps = 0;      // 0 = the video's own rate (frames: 10)
   int every = 2;       // process every 2nd frame (tracking bridges the others)
-  float track_score = 0.5f; // detections at or above start tracks
+  float track_score = 0.35f; // detections at or above start tracks
   int tiny_input = 832;     // --detect tiny: network input side (multiple of 32; larger finds smaller faces)
   std::string line, roi;      // entry counting (one of them)
   double same_person = kDefaultSamePerson;
-  int min_track_frames = 3;   // K detections before a track counts
+  int min_track_frames = 2;   // K detections before a track counts
   int max_missed = 8;         // processed frames a track may go unseen
+  double stitch_gap = 2.0;    // seconds across which one camera's broken tracks are joined (0 = off)
   int best_frames = 4;        // frames whose descriptors make a track's descriptor
   double visit_gap = 1800;    // seconds between a visitor's tracks that start a new visit
   std::string annotate;       // video file (one video input) or folder (one .mp4 per video)

@@ -36,14 +36,18 @@ void add_visitors(CLI::App& app) {
   cmd->add_option("--min-track-frames", o->min_track_frames, "Detections before a track counts (K)")->capture_default_str();
   cmd->add_option("--max-missed", o->max_missed, "Processed frames a track may go unseen before it ends")
       ->capture_default_str();
+  cmd->add_option("--stitch-gap", o->stitch_gap, "Seconds across which one camera's tracks broken by an occlusion are "
+                                                 "joined when their motion and faces agree (0 = off)")
+      ->capture_default_str();
   cmd->add_option("--track-score", o->track_score, "Detections scoring at least this start tracks (weaker ones, down "
                                                    "to --min-score, only extend existing tracks)")
       ->capture_default_str();
   cmd->add_option("--best-frames", o->best_frames, "Frames per track whose descriptors are averaged")->capture_default_str();
   cmd->add_option("--visit-gap", o->visit_gap, "Seconds after which a visitor seen again counts a new visit")
       ->capture_default_str();
-  cmd->add_option("--tiny-input", o->tiny_input, "--detect tiny: network input side (multiple of 32; larger finds "
-                                                 "smaller faces, slower)")
+  cmd->add_option("--tiny-input", o->tiny_input, "--detect tiny with --detect-size 0: the square input's side (multiple "
+                                                 "of 32; larger finds smaller faces, slower). Given alone, it sets "
+                                                 "--detect-size 0")
       ->capture_default_str();
   cmd->add_option("--annotate", o->annotate, "Write an annotated copy of the (single) input video: boxes and track ids "
                                              "(.mp4 or .avi). Shows faces: see --blur");
@@ -53,7 +57,10 @@ void add_visitors(CLI::App& app) {
   add_detection_options(cmd, *o, /*landmark_columns=*/false);
   add_media_options(cmd, o->every, o->batch, o->max_pixels, o->threads, o->device);
   cmd->add_flag("--quiet,-q", o->quiet, "No progress lines");
-  cmd->callback([o] {
+  cmd->callback([o, cmd] {
+    // --tiny-input sizes Tiny's square input, which only runs with --detect-size 0: asking for one
+    // without the other means the square input.
+    if (cmd->count("--tiny-input") > 0 && cmd->count("--detect-size") == 0) o->detect_size = 0;
     const VisitorsReport r = run_visitors(*o);
     std::fprintf(stderr,
                  "visitors: %zu unique visitors from %zu tracks; %zu frames (%.0f s of video) in %.1f s (%.2fx real time) "

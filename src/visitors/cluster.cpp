@@ -1,5 +1,6 @@
 #include "visitors/cluster.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -23,6 +24,10 @@ bool cannot_link(const ClusterItem& a, const ClusterItem& b) {
   return a.camera == b.camera && a.first_frame <= b.last_frame && b.first_frame <= a.last_frame;
 }
 
+double item_distance(const ClusterItem& a, const ClusterItem& b, size_t dims) {
+  return descriptor_distance(a.descriptor, b.descriptor, dims) * std::max(a.strictness, b.strictness);
+}
+
 size_t find_root(std::vector<size_t>& parent, size_t i) {
   while (parent[i] != i) i = parent[i] = parent[parent[i]];
   return i;
@@ -38,7 +43,7 @@ void link_component(const std::vector<ClusterItem>& items, const std::vector<siz
   for (size_t i = 0; i < n; ++i) {
     for (size_t j = i + 1; j < n; ++j) {
       const ClusterItem &a = items[members[i]], &b = items[members[j]];
-      dist[i * n + j] = dist[j * n + i] = cannot_link(a, b) ? kApart : descriptor_distance(a.descriptor, b.descriptor, dims);
+      dist[i * n + j] = dist[j * n + i] = cannot_link(a, b) ? kApart : item_distance(a, b, dims);
     }
   }
   std::vector<size_t> size(n, 1), nearest(n, 0);
@@ -97,7 +102,7 @@ std::vector<int> cluster_tracks(const std::vector<ClusterItem>& items, size_t di
   std::iota(component.begin(), component.end(), size_t{0});
   for (size_t i = 0; i < n; ++i) {
     for (size_t j = i + 1; j < n; ++j) {
-      if (cannot_link(items[i], items[j]) || descriptor_distance(items[i].descriptor, items[j].descriptor, dims) >= threshold) continue;
+      if (cannot_link(items[i], items[j]) || item_distance(items[i], items[j], dims) >= threshold) continue;
       const size_t ri = find_root(component, i), rj = find_root(component, j);
       if (ri != rj) component[std::max(ri, rj)] = std::min(ri, rj);
     }

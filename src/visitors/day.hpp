@@ -71,6 +71,7 @@ struct TrackRecord {
   int frames = 0;    // frames with a matched detection
   double first_time = 0, last_time = 0;  // on the day's clock
   float first_x = 0, first_y = 0, last_x = 0, last_y = 0;  // face centre at the first and last detection
+  float first_side = 0, last_side = 0;                      // face box width there
   std::vector<float> age_probs;
   float female_prob = -1;
   double weight = 0;  // sum of frame weights (how much evidence the fused answer has)

@@ -17,9 +17,8 @@ Tracker::Tracker(const TrackerOptions& options) : o_(options) {}
 
 BoxF Tracker::predict(const Track& t, long frame) const {
   const float dt = static_cast<float>(frame - t.last_frame);
-  const float side = (t.box.w + t.box.h) / 2;
-  const float grow = std::max(4.0f, side + t.vs * dt) / std::max(side, 1e-3f);
-  const float w = t.box.w * grow, h = t.box.h * grow;
+  const float scale = t.side / std::max((t.box.w + t.box.h) / 2, 1e-3f);
+  const float w = t.box.w * scale, h = t.box.h * scale;
   return {t.box.cx() + t.vx * dt - w / 2, t.box.cy() + t.vy * dt - h / 2, w, h};
 }
 
@@ -33,14 +32,26 @@ bool Tracker::predicted(int id, long frame, BoxF* box) const {
   return false;
 }
 
+bool Tracker::looks_alike(const std::vector<float>& a, const std::vector<float>& b) const {
+  if (a.empty() || a.size() != b.size()) return true;  // no appearance given: position alone decides
+  float corr = 0;
+  for (size_t i = 0; i < a.size(); ++i) corr += a[i] * b[i];
+  return corr >= o_.min_look;
+}
+
 // Greedy assignment by ascending cost (1 - IoU + centre distance / side) within the gate; detections of
-// the other strength and tracks already taken are left alone.
+// the other strength and tracks already taken are left alone. Appearance settles ambiguity: a pair must
+// look alike when either side has another candidate in its gate (paths crossing), or when the track has
+// been lost for a while (someone else stepping into its place). A lone pair in step needs no look: a face
+// half behind a pillar looks unlike itself, and rejecting it there broke walks into concurrent pieces.
 void Tracker::associate(long frame, const std::vector<TrackDetection>& dets, bool strong, std::vector<bool>& track_used,
                         std::vector<int>& out) {
-  std::vector<std::tuple<float, size_t, size_t>> cand;  // cost, track, detection
+  std::vector<std::tuple<float, size_t, size_t>> gated;  // cost, track, detection
+  std::vector<int> per_track(tracks_.size(), 0), per_det(dets.size(), 0);
   for (size_t t = 0; t < tracks_.size(); ++t) {
     if (track_used[t]) continue;
-    const BoxF p = predict(tracks_[t], frame);
+    const Track& tr = tracks_[t];
+    const BoxF p = predict(tr, frame);
     const float ps = (p.w + p.h) / 2;
     for (size_t d = 0; d < dets.size(); ++d) {
       if (out[d] != -1 || (dets[d].score >= o_.high_score) != strong) continue;
@@ -51,15 +62,19 @@ void Tracker::associate(long frame, const std::vector<TrackDetection>& dets, boo
       const float centre = std::hypot(p.cx() - b.cx(), p.cy() - b.cy()) / std::max(std::max(ps, ds), 1e-3f);
       // Weak detections (ByteTrack's second association) must overlap the prediction well: low-score
       // background blobs must not drag a coasting track elsewhere.
-      if (strong ? (iou < o_.min_iou && centre > o_.max_centre) : iou < o_.weak_iou) continue;
-      const std::vector<float>& tl = tracks_[t].look;
-      if (!tl.empty() && tl.size() == dets[d].look.size()) {  // someone else stepping into a lost track's place
-        float corr = 0;
-        for (size_t i = 0; i < tl.size(); ++i) corr += tl[i] * dets[d].look[i];
-        if (corr < o_.min_look) continue;
-      }
-      cand.emplace_back(1 - iou + centre, t, d);
+      const float gate = tr.hits == 1 ? o_.first_centre : o_.max_centre;
+      if (strong ? (iou < o_.min_iou && centre > gate) : iou < o_.weak_iou) continue;
+      gated.emplace_back(1 - iou + centre, t, d);
+      ++per_track[t], ++per_det[d];
     }
+  }
+  std::vector<std::tuple<float, size_t, size_t>> cand;
+  for (const auto& c : gated) {
+    const auto [cost, t, d] = c;
+    const Track& tr = tracks_[t];
+    const bool check = per_track[t] > 1 || per_det[d] > 1 || tr.missed >= o_.look_after_missed;
+    if (check && !looks_alike(tr.look, dets[d].look) && !looks_alike(tr.sure_look, dets[d].look)) continue;
+    cand.push_back(c);
   }
   std::sort(cand.begin(), cand.end());
   for (const auto& [cost, t, d] : cand) {
@@ -81,13 +96,13 @@ std::vector<int> Tracker::update(long frame, const std::vector<TrackDetection>& 
     const BoxF& b = dets[d].box;
     const float dt = static_cast<float>(std::max(1L, frame - tr.last_frame));
     const float mvx = (b.cx() - tr.box.cx()) / dt, mvy = (b.cy() - tr.box.cy()) / dt;
-    const float mvs = ((b.w + b.h) - (tr.box.w + tr.box.h)) / 2 / dt;
     const float keep = tr.hits == 1 ? 0.0f : 0.6f;  // the first step sets the velocity, later ones smooth it
     tr.vx = keep * tr.vx + (1 - keep) * mvx;
     tr.vy = keep * tr.vy + (1 - keep) * mvy;
-    tr.vs = keep * tr.vs + (1 - keep) * mvs;
+    tr.side = keep * tr.side + (1 - keep) * (b.w + b.h) / 2;
     tr.box = b;
     tr.look = dets[d].look;
+    if (dets[d].score > tr.sure_score) tr.sure_look = dets[d].look, tr.sure_score = dets[d].score;
     tr.last_frame = frame;
     ++tr.hits;
     tr.missed = 0;
@@ -98,14 +113,16 @@ std::vector<int> Tracker::update(long frame, const std::vector<TrackDetection>& 
     Track& tr = tracks_[t];
     ++tr.missed;
     const bool confirmed = tr.hits >= o_.confirm_frames;
-    if (tr.missed > (confirmed ? o_.max_missed : 1)) end(t);
+    if (tr.missed > (confirmed ? o_.max_missed : o_.tentative_missed)) end(t);
   }
   for (size_t d = 0; d < dets.size(); ++d) {
     if (out[d] != -1 || dets[d].score < o_.high_score) continue;
     Track tr;
     tr.id = next_id_++;
     tr.box = dets[d].box;
-    tr.look = dets[d].look;
+    tr.side = (tr.box.w + tr.box.h) / 2;
+    tr.look = tr.sure_look = dets[d].look;
+    tr.sure_score = dets[d].score;
     tr.first_frame = tr.last_frame = frame;
     tr.hits = 1;
     tracks_.push_back(tr);

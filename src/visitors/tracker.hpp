@@ -1,9 +1,10 @@
 #pragma once
 // Multi-object face tracking for one camera, SORT/ByteTrack style and plain C++: each track predicts its
-// box with a constant-velocity model (centre and size), detections are associated greedily by a cost
-// mixing IoU and centre distance (confident detections first, weak ones only to tracks that already
-// exist), a track counts once it has been matched `confirm_frames` times, and it may go unseen for
-// `max_missed` processed frames (occlusion, a missed detection, a crossing) before it ends.
+// box with a constant-velocity model of its centre and a smoothed size (not extrapolated: a face half
+// hidden by a pillar gets a shrunken box, and extrapolating that shrinkage lost it), detections are
+// associated greedily by a cost mixing IoU and centre distance (confident detections first, weak ones only
+// to tracks that already exist), a track counts once it has been matched `confirm_frames` times, and it
+// may go unseen for `max_missed` processed frames (occlusion, a missed detection, a crossing) before it ends.
 #include <cstddef>
 #include <vector>
 
@@ -29,9 +30,14 @@ struct TrackerOptions {
   float min_iou = 0.3f;     // association gate on IoU with the predicted box ...
   float max_centre = 0.35f; // ... or centre distance / box side below this (fast, small faces)
   float weak_iou = 0.5f;    // gate for detections below high_score (IoU only)
-  float min_look = 0.6f;    // appearance gate: correlation of the looks (when given)
+  float first_centre = 1.0f; // centre gate of a track matched once: its velocity is not known yet, and a
+                             // small face walking by moves more than a third of its side per frame
+  float min_look = 0.6f;    // appearance gate: correlation with the last or the surest look (when given) ...
+  int look_after_missed = 1; // ... applied when the track has gone unseen this many processed frames, or
+                             // when the pair is ambiguous (another track or detection in either's gate)
   int confirm_frames = 3;   // K matches before a track counts
   int max_missed = 8;       // processed frames a confirmed track may go unseen before it ends
+  int tentative_missed = 2; // ... and an unconfirmed one (small faces are found in every other frame)
 };
 
 struct TrackEnd {
@@ -59,12 +65,16 @@ class Tracker {
   struct Track {
     int id = 0;
     BoxF box;                      // last matched box
-    float vx = 0, vy = 0, vs = 0;  // centre and side velocity, pixels per frame
+    float vx = 0, vy = 0;          // centre velocity, pixels per frame
+    float side = 0;                // smoothed box side: the predicted box's size
     long first_frame = 0, last_frame = 0;
     int hits = 0, missed = 0;      // matches; processed frames unseen in a row
-    std::vector<float> look;       // the last matched detection's appearance
+    std::vector<float> look;       // the last matched detection's appearance ...
+    std::vector<float> sure_look;  // ... and that of its highest-scoring one (a face half hidden by a
+    float sure_score = -1;         // shelf or pillar looks unlike the whole face that comes out behind it)
   };
   BoxF predict(const Track& t, long frame) const;
+  bool looks_alike(const std::vector<float>& a, const std::vector<float>& b) const;
   void associate(long frame, const std::vector<TrackDetection>& dets, bool strong, std::vector<bool>& track_used,
                  std::vector<int>& out);
   void end(size_t index);

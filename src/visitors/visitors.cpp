@@ -27,6 +27,7 @@
 #include "visitors/cluster.hpp"
 #include "visitors/day.hpp"
 #include "visitors/day_outputs.hpp"
+#include "visitors/stitch.hpp"
 #include "visitors/tracker.hpp"
 
 namespace agegender {
@@ -59,6 +60,7 @@ struct LiveTrack {
   long first_frame = 0, last_frame = 0;
   bool entered = false, has_prev = false;
   float first_x = 0, first_y = 0, px = 0, py = 0;  // first and latest face centre
+  float first_side = 0, side = 0;                  // first and latest face box width
   std::vector<std::pair<float, std::vector<uint8_t>>> best;  // quality, 150 x 150 RGB
 };
 
@@ -128,7 +130,7 @@ class VisitorsConsumer : public FaceConsumer {
   nlohmann::json stages() const {
     return {{"prepare_faces", prepare_ns_.load() / 1e9}, {"classify", classify_s_}, {"track", track_s_}, {"describe", describe_s_}};
   }
-  size_t frames = 0, faces = 0, errors = 0;
+  size_t frames = 0, faces = 0, errors = 0, stitched = 0;
   double video_seconds = 0;
 
  private:
@@ -153,6 +155,7 @@ class VisitorsConsumer : public FaceConsumer {
   double fps_ = 10, camera_start_ = 0;
   long still_frame_ = 0, last_frame_ = -1;
   int next_track_ = 1;
+  size_t camera_begin_ = 0;  // the current camera's first record in tracks_
   std::unique_ptr<cv::VideoWriter> video_out_;
   mutable std::atomic<int64_t> prepare_ns_{0};
   double classify_s_ = 0, track_s_ = 0, describe_s_ = 0;
@@ -173,6 +176,16 @@ void VisitorsConsumer::end_camera() {
   if (!tracker_) return;
   tracker_->finish();
   finish_tracks(tracker_->take_ended());
+  // Walks broken apart by a pillar or a long miss become one track again; the camera's tracks are
+  // numbered afresh in time order.
+  const auto t0 = Clock::now();
+  StitchOptions so;
+  so.max_gap = o_.stitch_gap;
+  stitched += stitch_tracks(tracks_, camera_begin_, so, info_.entries);
+  next_track_ = camera_begin_ < tracks_.size() ? tracks_[camera_begin_].id : next_track_;
+  for (size_t i = camera_begin_; i < tracks_.size(); ++i) tracks_[i].id = next_track_++;
+  camera_begin_ = tracks_.size();
+  track_s_ += seconds_since(t0);
   if (last_frame_ >= 0) video_seconds += (last_frame_ + 1) / fps_;
   tracker_.reset();
 }
@@ -205,6 +218,7 @@ void VisitorsConsumer::finish_tracks(const std::vector<TrackEnd>& ended) {
     r.weight = lt.fusion.weight();
     r.entered = lt.entered;
     r.first_x = lt.first_x, r.first_y = lt.first_y, r.last_x = lt.px, r.last_y = lt.py;
+    r.first_side = lt.first_side, r.last_side = lt.side;
     spans.emplace_back(planes.size() / kPlane, lt.best.size());
     for (const auto& [quality, rgb] : lt.best) {
       planes.resize(planes.size() + kPlane);
@@ -291,9 +305,9 @@ void VisitorsConsumer::consume(std::vector<PipelineItem>& items) {
                     face.score, side);
       const float x = dets[f].box.cx(), y = dets[f].box.cy();
       lt.entered = info_.entries.step(lt.entered, lt.has_prev, lt.px, lt.py, x, y);
-      if (!lt.has_prev) lt.first_x = x, lt.first_y = y;
+      if (!lt.has_prev) lt.first_x = x, lt.first_y = y, lt.first_side = side;
       lt.has_prev = true;
-      lt.px = x, lt.py = y;
+      lt.px = x, lt.py = y, lt.side = side;
       // The best frames for the descriptor: high score, large face (up to the descriptor's 150 px).
       const float quality = face.score * std::min(side, 150.0f);
       if (static_cast<int>(lt.best.size()) < o_.best_frames || quality > lt.best.back().first) {
@@ -361,6 +375,7 @@ void check_options(const VisitorsOptions& o) {
     throw UsageError("--min-score / --track-score: expected 0 <= min-score <= track-score < 1");
   }
   if (o.visit_gap < 0) throw UsageError("--visit-gap must be >= 0 seconds");
+  if (!(o.stitch_gap >= 0 && o.stitch_gap <= 60)) throw UsageError("--stitch-gap must be 0 (off) to 60 seconds");
 }
 
 }  // namespace
@@ -409,7 +424,11 @@ VisitorsReport run_visitors(const VisitorsOptions& o) {
 
   const auto tc = Clock::now();
   std::vector<ClusterItem> items;
-  for (const auto& t : tracks) items.push_back({t.descriptor.data(), t.camera, t.first_frame, t.last_frame});
+  const bool ages = info.class_mean_age.size() == info.age_groups.size() && !info.age_groups.empty();
+  for (const auto& t : tracks) {
+    const bool child = ages && !t.age_probs.empty() && age_answer(t.age_probs, info.age_groups, info.class_mean_age).age < kChildAge;
+    items.push_back({t.descriptor.data(), t.camera, t.first_frame, t.last_frame, child ? kChildStrictness : 1.0f});
+  }
   const std::vector<int> labels = cluster_tracks(items, kDescriptorSize, o.same_person);
   const std::vector<VisitorRecord> visitors = make_visitors(tracks, labels, o.visit_gap);
   const double cluster_s = seconds_since(tc);
@@ -437,6 +456,8 @@ VisitorsReport run_visitors(const VisitorsOptions& o) {
                      {"detector", o.detect},
                      {"same_person", o.same_person},
                      {"min_track_frames", o.min_track_frames},
+                     {"stitch_gap", o.stitch_gap},
+                     {"stitched_tracks", consumer.stitched},
                      {"peak_rss_mb", peak_rss_mb()}};
   r.summary = day_summary(tracks, visitors, info);
   write_day_outputs(o.out, tracks, visitors, r.summary, info, o.keep_descriptors);

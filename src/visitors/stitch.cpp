@@ -1,0 +1,162 @@
+#include "visitors/stitch.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <tuple>
+
+namespace agegender {
+
+namespace {
+
+// A track's mean velocity in pixels per second over its whole span (robust to the shifted boxes of a
+// half-hidden face at its ends); false when it spans no time.
+bool velocity(const TrackRecord& t, float* vx, float* vy) {
+  const double span = t.last_time - t.first_time;
+  if (span <= 0) return false;
+  *vx = static_cast<float>((t.last_x - t.first_x) / span);
+  *vy = static_cast<float>((t.last_y - t.first_y) / span);
+  return true;
+}
+
+// How far (in face sides) `a` carried forward and `b` carried back miss each other's end; < 0 when
+// neither track moves over time.
+float stitch_error(const TrackRecord& a, const TrackRecord& b) {
+  float avx = 0, avy = 0, bvx = 0, bvy = 0;
+  const bool ha = velocity(a, &avx, &avy), hb = velocity(b, &bvx, &bvy);
+  if (!ha && !hb) return -1;
+  if (!ha) avx = bvx, avy = bvy;
+  if (!hb) bvx = avx, bvy = avy;
+  const float gap = static_cast<float>(b.first_time - a.last_time);
+  const float ea = std::hypot(a.last_x + avx * gap - b.first_x, a.last_y + avy * gap - b.first_y);
+  const float eb = std::hypot(b.first_x - bvx * gap - a.last_x, b.first_y - bvy * gap - a.last_y);
+  return (ea + eb) / 2 / std::max((a.last_side + b.first_side) / 2, 1.0f);
+}
+
+float distance(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.empty() || a.size() != b.size()) return 0;  // no descriptors: motion alone decides
+  float s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += (a[i] - b[i]) * (a[i] - b[i]);
+  return std::sqrt(s);
+}
+
+template <typename T>
+void weighted_mean(std::vector<T>& a, double wa, const std::vector<T>& b, double wb) {
+  if (a.size() != b.size() || wa + wb <= 0) return;
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<T>((a[i] * wa + b[i] * wb) / (wa + wb));
+}
+
+void merge_into(TrackRecord& a, const TrackRecord& b, const EntryRule& entries) {
+  weighted_mean(a.age_probs, a.weight, b.age_probs, b.weight);
+  weighted_mean(a.descriptor, a.weight, b.descriptor, b.weight);
+  if (a.female_prob >= 0 && b.female_prob >= 0) {
+    a.female_prob = static_cast<float>((a.female_prob * a.weight + b.female_prob * b.weight) / (a.weight + b.weight));
+  }
+  a.entered = b.entered || entries.step(a.entered, true, a.last_x, a.last_y, b.first_x, b.first_y);
+  a.weight += b.weight;
+  if (b.last_time > a.last_time) {
+    a.last_frame = b.last_frame;
+    a.last_time = b.last_time;
+    a.last_x = b.last_x, a.last_y = b.last_y, a.last_side = b.last_side;
+  }
+  // Two pieces seen in the same frames (a face split by a pillar) must not count a frame twice.
+  a.frames = static_cast<int>(std::min<long>(a.frames + b.frames, a.last_frame - a.first_frame + 1));
+}
+
+// How far (in face sides) `b`, which starts while `a` is still seen, lies off `a`'s path at its own first
+// and last time (a's mean motion carried to those times).
+float path_error(const TrackRecord& a, const TrackRecord& b) {
+  float vx = 0, vy = 0;
+  if (!velocity(a, &vx, &vy)) return -1;
+  auto off = [&](double t, float x, float y) {
+    const float dt = static_cast<float>(t - a.first_time);
+    return std::hypot(a.first_x + vx * dt - x, a.first_y + vy * dt - y);
+  };
+  const float side = (a.first_side + a.last_side + b.first_side + b.last_side) / 4;
+  return (off(b.first_time, b.first_x, b.first_y) + off(b.last_time, b.last_x, b.last_y)) / 2 / std::max(side, 1.0f);
+}
+
+bool alike(const TrackRecord& a, const TrackRecord& b, float ratio_of_sides, float max_distance) {
+  return ratio_of_sides >= 0.5f && ratio_of_sides <= 2.0f && distance(a.descriptor, b.descriptor) <= max_distance;
+}
+
+// Pieces seen during another track on its path (the other half of a face split by a pillar or a shelf
+// edge, a second box on one face): each joins the track whose path it lies on best. Clustering could
+// never join them, since tracks seen together by one camera are different people.
+size_t absorb_concurrent(std::vector<TrackRecord*>& t, const StitchOptions& o, const EntryRule& entries, std::vector<bool>& gone) {
+  std::vector<std::tuple<float, size_t, size_t>> cand;  // error, host, piece
+  for (size_t i = 0; i < t.size(); ++i) {
+    for (size_t j = i + 1; j < t.size() && t[j]->first_time <= t[i]->last_time; ++j) {
+      const float ratio = (t[j]->first_side + t[j]->last_side) / std::max(t[i]->first_side + t[i]->last_side, 1.0f);
+      if (!alike(*t[i], *t[j], ratio, o.absorb_distance)) continue;
+      const float err = path_error(*t[i], *t[j]);
+      if (err >= 0 && err <= o.absorb_error) cand.emplace_back(err, i, j);
+    }
+  }
+  std::sort(cand.begin(), cand.end());
+  std::vector<bool> host(t.size(), false);
+  size_t merged = 0;
+  for (const auto& [err, i, j] : cand) {
+    if (gone[i] || gone[j] || host[j]) continue;
+    merge_into(*t[i], *t[j], entries);
+    host[i] = gone[j] = true;
+    ++merged;
+  }
+  return merged;
+}
+
+// A track that ends and one that starts up to `max_gap` later, each one's motion carried across the gap
+// landing on the other's end: one walk, lost behind something or missed for longer than the tracker's
+// memory. Best fits first; each track is continued by at most one and continues at most one.
+size_t join_gaps(std::vector<TrackRecord*>& t, const StitchOptions& o, const EntryRule& entries, std::vector<bool>& gone) {
+  std::vector<std::tuple<float, size_t, size_t>> cand;  // error, earlier, later
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (gone[i]) continue;
+    for (size_t j = i + 1; j < t.size() && t[j]->first_time <= t[i]->last_time + o.max_gap; ++j) {
+      if (gone[j] || t[j]->first_time <= t[i]->last_time) continue;
+      if (!alike(*t[i], *t[j], t[j]->first_side / std::max(t[i]->last_side, 1.0f), o.max_distance)) continue;
+      const float err = stitch_error(*t[i], *t[j]);
+      if (err >= 0 && err <= o.max_error) cand.emplace_back(err, i, j);
+    }
+  }
+  std::sort(cand.begin(), cand.end());
+  std::vector<long> next(t.size(), -1);
+  std::vector<bool> has_prev(t.size(), false);
+  for (const auto& [err, i, j] : cand) {
+    if (next[i] >= 0 || has_prev[j]) continue;
+    next[i] = static_cast<long>(j);
+    has_prev[j] = true;
+  }
+  size_t merged = 0;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (gone[i] || has_prev[i]) continue;
+    for (long j = next[i]; j >= 0; j = next[static_cast<size_t>(j)]) {
+      merge_into(*t[i], *t[static_cast<size_t>(j)], entries);
+      gone[static_cast<size_t>(j)] = true;
+      ++merged;
+    }
+  }
+  return merged;
+}
+
+}  // namespace
+
+size_t stitch_tracks(std::vector<TrackRecord>& tracks, size_t begin, const StitchOptions& o, const EntryRule& entries) {
+  if (o.max_gap <= 0 || begin + 2 > tracks.size()) return 0;
+  std::sort(tracks.begin() + static_cast<long>(begin), tracks.end(),
+            [](const TrackRecord& a, const TrackRecord& b) { return std::tie(a.first_time, a.id) < std::tie(b.first_time, b.id); });
+  std::vector<TrackRecord*> t;
+  for (size_t i = begin; i < tracks.size(); ++i) t.push_back(&tracks[i]);
+  std::vector<bool> gone(t.size(), false);
+  const size_t merged = absorb_concurrent(t, o, entries, gone) + join_gaps(t, o, entries, gone);
+  size_t keep = begin;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (gone[i]) continue;
+    if (keep != begin + i) tracks[keep] = std::move(tracks[begin + i]);  // (a self-move would empty it)
+    ++keep;
+  }
+  tracks.resize(keep);
+  return merged;
+}
+
+}  // namespace agegender

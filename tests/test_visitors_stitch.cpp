@@ -1,0 +1,124 @@
+// visitors: joining one camera's tracks that are one walk broken apart (stitch_tracks), plain C++.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "visitors/day.hpp"
+#include "visitors/stitch.hpp"
+
+using namespace agegender;
+
+namespace {
+
+// A track walking in a straight line from (x0, y) at t0 to (x1, y) at t1 (seconds; 10 fps frames), face
+// side `side`, descriptor all `look`, one frame of evidence per 0.1 s.
+TrackRecord walk(int id, double t0, double t1, float x0, float x1, float y = 300, float side = 100, float look = 0) {
+  TrackRecord r;
+  r.id = id;
+  r.first_time = t0, r.last_time = t1;
+  r.first_frame = static_cast<long>(t0 * 10 + 0.5), r.last_frame = static_cast<long>(t1 * 10 + 0.5);
+  r.frames = static_cast<int>(r.last_frame - r.first_frame + 1);
+  r.first_x = x0, r.last_x = x1, r.first_y = r.last_y = y;
+  r.first_side = r.last_side = side;
+  r.age_probs = {1, 0};
+  r.female_prob = 1;
+  r.weight = r.frames;
+  r.descriptor.assign(128, look);
+  return r;
+}
+
+}  // namespace
+
+TEST(VisitorsStitch, JoinsAWalkBrokenBehindAPillar) {
+  // 200 px/s; unseen from 2.0 s to 2.5 s (x 500 to 600), then seen again on the same line.
+  TrackRecord a = walk(1, 0.0, 2.0, 100, 500), b = walk(2, 2.5, 4.5, 600, 1000);
+  b.age_probs = {0, 1};
+  b.female_prob = 0;
+  b.weight = a.weight / 4;
+  std::vector<TrackRecord> t = {b, a};  // any order
+  EXPECT_EQ(stitch_tracks(t, 0, {}, EntryRule{}), 1u);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].id, 1);
+  EXPECT_EQ(t[0].first_frame, 0);
+  EXPECT_EQ(t[0].last_frame, 45);
+  EXPECT_FLOAT_EQ(t[0].last_x, 1000);
+  EXPECT_EQ(t[0].frames, 21 + 21);
+  // Age and gender fused by evidence: 4 parts of the first track to 1 of the second.
+  EXPECT_NEAR(t[0].age_probs[0], 0.8, 1e-5);
+  EXPECT_NEAR(t[0].female_prob, 0.8, 1e-5);
+  EXPECT_NEAR(t[0].weight, 21 * 1.25, 1e-9);
+}
+
+TEST(VisitorsStitch, AnEntryLineCrossedInTheGapCounts) {
+  // The line x = 550 (drawn bottom to top: crossing it left to right is an entry) lies in the gap.
+  const EntryRule line = EntryRule::parse("550,1000,550,0", "");
+  TrackRecord a = walk(1, 0.0, 2.0, 100, 500), b = walk(2, 2.5, 4.5, 600, 1000);
+  a.entered = b.entered = false;
+  std::vector<TrackRecord> t = {a, b};
+  stitch_tracks(t, 0, {}, line);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_TRUE(t[0].entered);
+}
+
+TEST(VisitorsStitch, LeavesApartTracksThatDoNotContinueEachOther) {
+  const TrackRecord a = walk(1, 0.0, 2.0, 100, 500);
+  const std::vector<TrackRecord> others = {
+      walk(2, 2.5, 4.5, 600, 1000, 450),              // 1.5 sides below the line a was walking
+      walk(3, 2.5, 4.5, 1000, 600),                   // walking back the other way
+      walk(4, 4.6, 6.6, 1020, 1420),                  // on the line, but 2.6 s later (the gap is 2 s)
+      walk(5, 2.5, 4.5, 600, 1000, 300, 100, 0.1f),   // on the line, but a descriptor 1.13 away
+      walk(6, 2.5, 4.5, 600, 1000, 300, 250),         // on the line, but a face 2.5 times the size
+  };
+  for (const TrackRecord& b : others) {
+    std::vector<TrackRecord> t = {a, b};
+    EXPECT_EQ(stitch_tracks(t, 0, {}, EntryRule{}), 0u) << "track " << b.id;
+    EXPECT_EQ(t.size(), 2u);
+  }
+  StitchOptions off;
+  off.max_gap = 0;
+  std::vector<TrackRecord> t = {a, walk(2, 2.5, 4.5, 600, 1000)};
+  EXPECT_EQ(stitch_tracks(t, 0, off, EntryRule{}), 0u) << "--stitch-gap 0 turns it off";
+}
+
+TEST(VisitorsStitch, ChainsJoinAndEachPieceIsUsedOnce) {
+  // Three pieces of one walk at 200 px/s, and a fourth track that starts near where the second piece
+  // would continue but walks faster (340 px/s): it fits too, less well; the better fit wins and the
+  // fourth stays a track of its own.
+  std::vector<TrackRecord> t = {walk(1, 0.0, 1.0, 100, 300), walk(2, 1.5, 2.5, 400, 600), walk(3, 3.0, 4.0, 700, 900),
+                                walk(4, 3.0, 4.0, 720, 1060)};
+  EXPECT_EQ(stitch_tracks(t, 0, {}, EntryRule{}), 2u);
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[0].id, 1);
+  EXPECT_FLOAT_EQ(t[0].last_x, 900);
+  EXPECT_EQ(t[1].id, 4);
+}
+
+TEST(VisitorsStitch, APieceSeenAlongsideOnItsPathJoinsIt) {
+  // A face split in two by a pillar: a short second track on the first one's path while it is seen.
+  std::vector<TrackRecord> t = {walk(1, 0.0, 4.0, 100, 900), walk(2, 1.5, 2.0, 420, 500, 310, 60)};
+  EXPECT_EQ(stitch_tracks(t, 0, {}, EntryRule{}), 1u);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].last_frame, 40);
+  EXPECT_EQ(t[0].frames, 41) << "frames seen by both count once";
+}
+
+TEST(VisitorsStitch, PeopleWalkingTogetherStayApart) {
+  // Side by side (1.2 face sides apart) and one behind the other (1.5 sides), at the same pace.
+  for (const TrackRecord& b : {walk(2, 0.5, 3.5, 200, 800, 420), walk(3, 0.5, 3.5, 50, 650)}) {
+    std::vector<TrackRecord> t = {walk(1, 0.0, 4.0, 100, 900), b};
+    EXPECT_EQ(stitch_tracks(t, 0, {}, EntryRule{}), 0u) << "track " << b.id;
+  }
+  // Crossing paths: they meet once, but the second track's ends are far off the first one's path.
+  std::vector<TrackRecord> t = {walk(1, 0.0, 4.0, 100, 900), walk(2, 0.0, 4.0, 900, 100)};
+  EXPECT_EQ(stitch_tracks(t, 0, {}, EntryRule{}), 0u);
+}
+
+TEST(VisitorsStitch, OnlyTheGivenCamerasTracksAreTouched) {
+  // tracks[0] belongs to an earlier camera: it would fit, but begin = 1 leaves it alone.
+  std::vector<TrackRecord> t = {walk(7, 0.0, 2.0, 100, 500), walk(8, 2.5, 4.5, 600, 1000), walk(9, 0.0, 1.0, 50, 250, 600)};
+  EXPECT_EQ(stitch_tracks(t, 1, {}, EntryRule{}), 0u);
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[0].id, 7);
+  EXPECT_EQ(t[1].id, 9) << "the camera's tracks in order of first appearance";
+  EXPECT_EQ(t[2].id, 8);
+}
