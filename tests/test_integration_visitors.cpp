@@ -107,6 +107,9 @@ TEST(RealUtkFace, VisitorsCountsAnEasyStoreDayExactly) {
   const auto summary = nlohmann::json::parse(agegender::test::read_file(dir.path() / "out" / "summary.json"));
   EXPECT_EQ(summary["unique_visitors"], 8);
   EXPECT_GT(summary["processing"]["frames"].get<long>(), 0);
+  EXPECT_EQ(summary["processing"]["detect_size"], 0) << "--tiny-input alone means Tiny's square input";
+  EXPECT_EQ(s.walk_precision, 1.0);
+  EXPECT_EQ(s.walk_recall, 1.0);
   // Privacy by default: the four result files and nothing else (no crops, no descriptors).
   std::set<std::string> files;
   for (const auto& e : fs::directory_iterator(dir.path() / "out")) files.insert(e.path().filename().string());

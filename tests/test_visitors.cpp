@@ -492,6 +492,9 @@ TEST(VisitorsCli, UsageErrorsNameTheFlag) {
   r = agegender::test::run_cli(base + " --start yesterday");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find(named("--start")), std::string::npos) << r.output;
+  r = agegender::test::run_cli(base + " --stitch-gap -1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find(named("--stitch-gap")), std::string::npos) << r.output;
   r = agegender::test::run_cli(base + " --roi 0,0,10,10");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find(named(dir.str("none"))), std::string::npos) << "the missing input is named: " << r.output;
