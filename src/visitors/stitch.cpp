@@ -143,8 +143,8 @@ size_t join_gaps(std::vector<TrackRecord*>& t, const StitchOptions& o, const Ent
 
 size_t stitch_tracks(std::vector<TrackRecord>& tracks, size_t begin, const StitchOptions& o, const EntryRule& entries) {
   if (o.max_gap <= 0 || begin + 2 > tracks.size()) return 0;
-  std::sort(tracks.begin() + static_cast<long>(begin), tracks.end(),
-            [](const TrackRecord& a, const TrackRecord& b) { return std::tie(a.first_time, a.id) < std::tie(b.first_time, b.id); });
+  std::stable_sort(tracks.begin() + static_cast<long>(begin), tracks.end(),
+                   [](const TrackRecord& a, const TrackRecord& b) { return a.first_time < b.first_time; });
   std::vector<TrackRecord*> t;
   for (size_t i = begin; i < tracks.size(); ++i) t.push_back(&tracks[i]);
   std::vector<bool> gone(t.size(), false);

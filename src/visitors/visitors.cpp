@@ -176,22 +176,29 @@ void VisitorsConsumer::end_camera() {
   if (!tracker_) return;
   tracker_->finish();
   finish_tracks(tracker_->take_ended());
-  // Walks broken apart by a pillar or a long miss become one track again; the camera's tracks are
+  // Walks broken apart by a pillar or a long miss become one track again (a walk may cross the entry
+  // line in the gap, so pieces that have not entered are kept until now); the tracks that count are
   // numbered afresh in time order.
   const auto t0 = Clock::now();
   StitchOptions so;
   so.max_gap = o_.stitch_gap;
   stitched += stitch_tracks(tracks_, camera_begin_, so, info_.entries);
-  next_track_ = camera_begin_ < tracks_.size() ? tracks_[camera_begin_].id : next_track_;
-  for (size_t i = camera_begin_; i < tracks_.size(); ++i) tracks_[i].id = next_track_++;
+  size_t keep = camera_begin_;
+  for (size_t i = camera_begin_; i < tracks_.size(); ++i) {
+    if (!tracks_[i].entered) continue;
+    if (keep != i) tracks_[keep] = std::move(tracks_[i]);
+    tracks_[keep++].id = next_track_++;
+  }
+  tracks_.resize(keep);
   camera_begin_ = tracks_.size();
   track_s_ += seconds_since(t0);
   if (last_frame_ >= 0) video_seconds += (last_frame_ + 1) / fps_;
   tracker_.reset();
 }
 
-// Ended tracks that count (confirmed, entered) get their descriptor (mean over their best crops) and
-// become the day's records; their crops are dropped here, so memory follows the live tracks only.
+// Confirmed tracks that end get their descriptor (mean over their best crops) and become the camera's
+// records (end_camera() keeps those that entered); their crops are dropped here, so memory follows the
+// live tracks only.
 void VisitorsConsumer::finish_tracks(const std::vector<TrackEnd>& ended) {
   const auto t0 = Clock::now();
   std::vector<float> planes;
@@ -203,9 +210,8 @@ void VisitorsConsumer::finish_tracks(const std::vector<TrackEnd>& ended) {
     if (it == live_.end()) continue;
     LiveTrack lt = std::move(it->second);
     live_.erase(it);
-    if (!e.confirmed || !lt.entered || lt.best.empty()) continue;
+    if (!e.confirmed || lt.best.empty()) continue;
     TrackRecord r;
-    r.id = next_track_++;
     r.camera = camera_;
     r.video = camera_name_;
     r.first_frame = lt.first_frame;
