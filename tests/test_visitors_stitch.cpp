@@ -60,6 +60,19 @@ TEST(VisitorsStitch, AnEntryLineCrossedInTheGapCounts) {
   EXPECT_TRUE(t[0].entered);
 }
 
+TEST(VisitorsStitch, AnAbsorbedPieceAddsNoCrossingOfItsOwn) {
+  // A walks right to left (no entry), ending at x = 100; a piece on its path was seen earlier, around
+  // x = 600. Joining them must not read a step from A's end (100) to the piece's start (620) as a
+  // crossing of the line x = 350 (drawn bottom to top: crossing it left to right is an entry).
+  const EntryRule line = EntryRule::parse("350,1000,350,0", "");
+  TrackRecord a = walk(1, 0.0, 4.0, 900, 100), b = walk(2, 1.4, 1.6, 620, 580, 300, 60);
+  a.entered = b.entered = false;
+  std::vector<TrackRecord> t = {a, b};
+  EXPECT_EQ(stitch_tracks(t, 0, {}, line), 1u);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_FALSE(t[0].entered);
+}
+
 TEST(VisitorsStitch, LeavesApartTracksThatDoNotContinueEachOther) {
   const TrackRecord a = walk(1, 0.0, 2.0, 100, 500);
   const std::vector<TrackRecord> others = {

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <tuple>
+
+#include "visitors/cluster.hpp"
 
 namespace agegender {
 
@@ -33,11 +34,9 @@ float stitch_error(const TrackRecord& a, const TrackRecord& b) {
   return (ea + eb) / 2 / std::max((a.last_side + b.first_side) / 2, 1.0f);
 }
 
-float distance(const std::vector<float>& a, const std::vector<float>& b) {
+double distance(const std::vector<float>& a, const std::vector<float>& b) {
   if (a.empty() || a.size() != b.size()) return 0;  // no descriptors: motion alone decides
-  float s = 0;
-  for (size_t i = 0; i < a.size(); ++i) s += (a[i] - b[i]) * (a[i] - b[i]);
-  return std::sqrt(s);
+  return descriptor_distance(a.data(), b.data(), a.size());
 }
 
 template <typename T>
@@ -52,7 +51,9 @@ void merge_into(TrackRecord& a, const TrackRecord& b, const EntryRule& entries) 
   if (a.female_prob >= 0 && b.female_prob >= 0) {
     a.female_prob = static_cast<float>((a.female_prob * a.weight + b.female_prob * b.weight) / (a.weight + b.weight));
   }
-  a.entered = b.entered || entries.step(a.entered, true, a.last_x, a.last_y, b.first_x, b.first_y);
+  // Across a gap the walk went on unseen from a's end to b's start: a line crossed there counts.
+  const bool gap = b.first_time > a.last_time;
+  a.entered = a.entered || b.entered || (gap && entries.step(false, true, a.last_x, a.last_y, b.first_x, b.first_y));
   a.weight += b.weight;
   if (b.last_time > a.last_time) {
     a.last_frame = b.last_frame;
