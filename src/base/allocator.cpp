@@ -15,6 +15,8 @@ void tune_allocator() {
   mallopt(M_TRIM_THRESHOLD, kOneGiB);
 }
 
+void release_free_memory() { malloc_trim(0); }
+
 void cap_kernel_cache(int entries) {
   const std::string n = std::to_string(entries);
   setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", n.c_str(), /*overwrite=*/0);

@@ -159,6 +159,8 @@ class VisitorsConsumer : public FaceConsumer {
   std::unique_ptr<cv::VideoWriter> video_out_;
   mutable std::atomic<int64_t> prepare_ns_{0};
   double classify_s_ = 0, track_s_ = 0, describe_s_ = 0;
+  static constexpr double kTrimSeconds = 30;
+  Clock::time_point last_trim_ = Clock::now();
 };
 
 void VisitorsConsumer::start_camera(const std::string& name, double fps) {
@@ -330,6 +332,13 @@ void VisitorsConsumer::consume(std::vector<PipelineItem>& items) {
     t0 = Clock::now();
   }
   track_s_ += seconds_since(t0);
+  // Hours of video: hand the heap's free pages back now and then. tune_allocator() keeps them (LibTorch's
+  // buffers would page-fault afresh every batch), and the heap's high-water mark then kept rising with
+  // fragmentation (775 -> 844 MiB within 27 minutes of video); trimming after every chunk cost 9 % speed.
+  if (seconds_since(last_trim_) >= kTrimSeconds) {
+    release_free_memory();
+    last_trim_ = Clock::now();
+  }
 }
 
 void VisitorsConsumer::annotate(PipelineItem& item, const std::vector<int>& ids) {
