@@ -334,7 +334,7 @@ void VisitorsConsumer::consume(std::vector<PipelineItem>& items) {
   track_s_ += seconds_since(t0);
   // Hours of video: hand the heap's free pages back now and then. tune_allocator() keeps them (LibTorch's
   // buffers would page-fault afresh every batch), and the heap's high-water mark then kept rising with
-  // fragmentation (775 -> 844 MiB within 27 minutes of video); trimming after every chunk cost 9 % speed.
+  // fragmentation (650 -> 844 MiB within 27 minutes of video); trimming after every chunk cost 9 % speed.
   if (seconds_since(last_trim_) >= kTrimSeconds) {
     release_free_memory();
     last_trim_ = Clock::now();
