@@ -304,9 +304,9 @@ std::string intuition_group(int age) {
 
 }  // namespace
 
-std::vector<int> match_walks(const std::string& out_dir, const StoreDayTruth& truth) {
-  std::vector<int> walks;
-  for (const auto& t : read_csv(out_dir + "/tracks.csv")) {
+TrackTruth match_walks(const std::vector<std::map<std::string, std::string>>& tracks, const StoreDayTruth& truth) {
+  TrackTruth m;
+  for (const auto& t : tracks) {
     const std::string video = fs::path(t.at("video")).filename().string();
     const long f0 = std::stol(t.at("first_frame")), f1 = std::stol(t.at("last_frame"));
     const double tx0 = std::stod(t.at("first_x")), ty0 = std::stod(t.at("first_y"));
@@ -325,15 +325,11 @@ std::vector<int> match_walks(const std::string& out_dir, const StoreDayTruth& tr
         walk = static_cast<int>(w);
       }
     }
-    walks.push_back(walk);
+    m.walks.push_back(walk);
+    m.persons.push_back(walk < 0 ? -1 : truth.appearances[static_cast<size_t>(walk)].person);
+    m.frames.push_back(std::stoi(t.at("frames")));
   }
-  return walks;
-}
-
-std::vector<int> match_tracks(const std::string& out_dir, const StoreDayTruth& truth) {
-  std::vector<int> persons;
-  for (int w : match_walks(out_dir, truth)) persons.push_back(w < 0 ? -1 : truth.appearances[static_cast<size_t>(w)].person);
-  return persons;
+  return m;
 }
 
 void walk_pair_scores(const std::vector<int>& labels, const std::vector<int>& walks, const std::vector<int>& frames,
@@ -373,14 +369,11 @@ DayScore score_day(const std::string& out_dir, const StoreDayTruth& truth) {
   s.visitors = visitors.size();
   s.tracks = tracks.size();
   s.count_error = (static_cast<double>(s.visitors) - s.true_people) / std::max<size_t>(s.true_people, 1);
-  const std::vector<int> walks = match_walks(out_dir, truth);
-  std::vector<int> persons, all_labels, frames;
-  for (size_t i = 0; i < tracks.size(); ++i) {
-    persons.push_back(walks[i] < 0 ? -1 : truth.appearances[static_cast<size_t>(walks[i])].person);
-    all_labels.push_back(std::stoi(tracks[i].at("visitor")));
-    frames.push_back(std::stoi(tracks[i].at("frames")));
-  }
-  walk_pair_scores(all_labels, walks, frames, truth, &s.walk_precision, &s.walk_recall);
+  const TrackTruth m = match_walks(tracks, truth);
+  const std::vector<int>& persons = m.persons;
+  std::vector<int> all_labels;
+  for (const auto& t : tracks) all_labels.push_back(std::stoi(t.at("visitor")));
+  walk_pair_scores(all_labels, m.walks, m.frames, truth, &s.walk_precision, &s.walk_recall);
   std::vector<std::pair<int, int>> matched;  // visitor, person
   std::vector<int> labels, matched_persons;
   for (size_t i = 0; i < tracks.size(); ++i) {
@@ -429,12 +422,8 @@ DayScore score_day(const std::string& out_dir, const StoreDayTruth& truth) {
 nlohmann::json sweep_same_person(const std::string& out_dir, const StoreDayTruth& truth, const std::vector<double>& thresholds) {
   const auto tracks = read_csv(out_dir + "/tracks.csv");
   const auto descs = read_csv(out_dir + "/descriptors.csv");
-  const std::vector<int> walks = match_walks(out_dir, truth);
-  std::vector<int> persons, frames;
-  for (size_t i = 0; i < tracks.size(); ++i) {
-    persons.push_back(walks[i] < 0 ? -1 : truth.appearances[static_cast<size_t>(walks[i])].person);
-    frames.push_back(std::stoi(tracks[i].at("frames")));
-  }
+  const TrackTruth m = match_walks(tracks, truth);
+  const std::vector<int>& persons = m.persons;
   std::set<int> people;
   for (const auto& a : truth.appearances) people.insert(a.person);
   std::map<std::string, int> cameras;
@@ -443,10 +432,9 @@ nlohmann::json sweep_same_person(const std::string& out_dir, const StoreDayTruth
   for (size_t i = 0; i < tracks.size(); ++i) {
     for (int k = 0; k < 128; ++k) d[i][static_cast<size_t>(k)] = std::stof(descs.at(i).at("d" + std::to_string(k)));
     const int cam = cameras.emplace(tracks[i].at("video"), static_cast<int>(cameras.size())).first->second;
-    // As `visitors` clusters: a child's track (fused age under kChildAge) compares more strictly.
-    const std::string& age = tracks[i].at("age");
-    const float strictness = !age.empty() && std::stod(age) < kChildAge ? kChildStrictness : 1.0f;
-    items.push_back({d[i].data(), cam, std::stol(tracks[i].at("first_frame")), std::stol(tracks[i].at("last_frame")), strictness});
+    const std::string& age = tracks[i].at("age");  // empty without an age head
+    items.push_back({d[i].data(), cam, std::stol(tracks[i].at("first_frame")), std::stol(tracks[i].at("last_frame")),
+                     age.empty() ? 1.0f : strictness_for_age(std::stod(age))});
   }
   nlohmann::json rows = nlohmann::json::array();
   for (double th : thresholds) {
@@ -457,7 +445,7 @@ nlohmann::json sweep_same_person(const std::string& out_dir, const StoreDayTruth
     }
     double precision = 0, recall = 0, walk_p = 0, walk_r = 0;
     pair_scores(l, p, &precision, &recall);
-    walk_pair_scores(labels, walks, frames, truth, &walk_p, &walk_r);
+    walk_pair_scores(labels, m.walks, m.frames, truth, &walk_p, &walk_r);
     const int visitors = labels.empty() ? 0 : *std::max_element(labels.begin(), labels.end()) + 1;
     rows.push_back({{"same_person", th}, {"visitors", visitors},
                     {"count_error", (visitors - static_cast<double>(people.size())) / std::max<size_t>(people.size(), 1)},

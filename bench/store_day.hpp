@@ -6,6 +6,7 @@
 // back (on the other camera a few seconds later, or in the afternoon). Videos are written as
 // videos/cam<C>_<YYYYMMDD-HHMMSS>.mp4, one per camera and segment of the day; truth.json says who walked where
 // and when, with their age and gender. score_day() compares a `visitors` output folder with it.
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -67,11 +68,13 @@ struct DayScore {
 /// Reads `out_dir`/tracks.csv and visitors.csv (as `agegender visitors` wrote them) and scores them.
 DayScore score_day(const std::string& out_dir, const StoreDayTruth& truth);
 
-/// The walk (index into truth.appearances) each row of `out_dir`/tracks.csv is: the walk on its video whose
-/// path passes closest to the track's first and last face centre, or -1.
-std::vector<int> match_walks(const std::string& out_dir, const StoreDayTruth& truth);
-/// The person of each row's walk, or -1.
-std::vector<int> match_tracks(const std::string& out_dir, const StoreDayTruth& truth);
+/// Per row of a `visitors` tracks.csv: the walk (index into truth.appearances) it is, i.e. the walk on its
+/// video whose path passes closest to the track's first and last face centre, or -1; that walk's
+/// person, or -1; and the track's frames.
+struct TrackTruth {
+  std::vector<int> walks, persons, frames;
+};
+TrackTruth match_walks(const std::vector<std::map<std::string, std::string>>& tracks, const StoreDayTruth& truth);
 
 /// Pairwise precision and recall over walks: each walk takes the label of its longest matched track
 /// (`frames` per track), pairs of walks of one person should share a label.

@@ -27,5 +27,7 @@ double descriptor_distance(const float* a, const float* b, size_t dims);
 /// estimate is below kChildAge get their distances scaled by kChildStrictness (0.325 -> 0.25 effective).
 inline constexpr double kChildAge = 5.0;
 inline constexpr float kChildStrictness = 1.3f;
+/// ClusterItem::strictness for a track whose fused age estimate is `age` years.
+inline float strictness_for_age(double age) { return age < kChildAge ? kChildStrictness : 1.0f; }
 
 }  // namespace agegender

@@ -441,8 +441,9 @@ VisitorsReport run_visitors(const VisitorsOptions& o) {
   std::vector<ClusterItem> items;
   const bool ages = info.class_mean_age.size() == info.age_groups.size() && !info.age_groups.empty();
   for (const auto& t : tracks) {
-    const bool child = ages && !t.age_probs.empty() && age_answer(t.age_probs, info.age_groups, info.class_mean_age).age < kChildAge;
-    items.push_back({t.descriptor.data(), t.camera, t.first_frame, t.last_frame, child ? kChildStrictness : 1.0f});
+    const float strictness =
+        ages && !t.age_probs.empty() ? strictness_for_age(age_answer(t.age_probs, info.age_groups, info.class_mean_age).age) : 1.0f;
+    items.push_back({t.descriptor.data(), t.camera, t.first_frame, t.last_frame, strictness});
   }
   const std::vector<int> labels = cluster_tracks(items, kDescriptorSize, o.same_person);
   const std::vector<VisitorRecord> visitors = make_visitors(tracks, labels, o.visit_gap);
