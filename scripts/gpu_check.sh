@@ -16,6 +16,9 @@
 #   GPU_CHECK_COMPILE_WARMUP=10  GPU_CHECK_EPOCHS=5  GPU_CHECK_BATCH=64
 #   GPU_CHECK_ARCHS="base_cnn vgg16"  GPU_CHECK_SIZES="128 224"  GPU_CHECK_THREADS=0  PYTHON=python3
 #   GPU_CHECK_TARGET="vgg16 224" (arch and size of the target comparison: reference eager/compile + train)
+#   GPU_CHECK_REFERENCE_FROM=FILE.jsonl: take the PyTorch reference figures from an earlier run's
+#     gpu_check_results.jsonl on the same card instead of measuring them again (a rerun after a fix
+#     then fits the session's device time); the summary says so.
 # Build dependencies the machine lacks (CLI11, spdlog, nlohmann-json, GoogleTest) are
 # taken from data/gpu-deps/*.deb (scripts/gpu_deps.sh), unpacked into a private prefix, if it travelled.
 set -euo pipefail
@@ -129,6 +132,11 @@ build_all() {
   say "cmake $(cmake --version | head -n 1 || true), ninja $(ninja --version || true), $(c++ --version | head -n 1 || true)"
   "$PY" -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.version.cuda, "cuDNN", torch.backends.cudnn.version(),
             "cxx11 ABI", torch._C._GLIBCXX_USE_CXX11_ABI, "GPUs", torch.cuda.device_count())' || true
+  # What the fmt shim (cmake/fmt_shim.cmake) hides LibTorch's own fmt from: its public headers that use it.
+  local inc
+  inc=$("$PY" -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "include"))' 2>/dev/null || true)
+  [[ -d $inc/fmt ]] && say "LibTorch ships fmt $(grep -m1 -h '#define FMT_VERSION' "$inc"/fmt/base.h "$inc"/fmt/core.h 2>/dev/null | head -n 1);" \
+    "headers of c10/ATen/torch-api including it: $(grep -rl '#include <fmt/' "$inc"/c10 "$inc"/ATen "$inc"/torch/csrc/api 2>/dev/null | head -n 5 | tr '\n' ' ')"
   if build_once; then return 0; fi
   echo
   echo "!!!!!!!! gpu_check: the build FAILED; retrying ONCE with -DAGEGENDER_CUDA_GRAPHS=OFF !!!!!!!!"
@@ -167,8 +175,14 @@ else
 fi
 
 # --- figures ------------------------------------------------------------------------------------
+REFERENCE_FROM=${GPU_CHECK_REFERENCE_FROM:-}
+if [[ -n $REFERENCE_FROM ]]; then
+  grep '"bench":"torch_' "$REFERENCE_FROM" | awk -v d="$RESULTS" '{ print > (d "/reused_reference_" NR ".json") }'
+  NOTES+=("PyTorch reference figures reused from $REFERENCE_FROM (an earlier run of this script), not measured in this run")
+fi
 ref() {  # ref MODE ARCH SIZE AMP [--channels-last]
   local mode=$1 arch=$2 size=$3 amp=$4 cl=${5:-} warm=$WARMUP limit=90
+  [[ -n $REFERENCE_FROM ]] && return 0
   [[ $mode == compile ]] && warm=$COMPILE_WARMUP limit=240
   stage "torch_reference $mode $arch $size $amp${cl:+ channels-last}" $limit \
     "$RESULTS/torch_${mode}_${arch}_${size}_${amp}${cl:+_cl}.json" \

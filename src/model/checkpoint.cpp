@@ -5,6 +5,7 @@
 
 #include "agegender/error.hpp"
 #include "agegender/models.hpp"
+#include "model/optimizer_state_key.hpp"
 #include "model/weights.hpp"
 
 namespace agegender {
@@ -19,7 +20,7 @@ constexpr const char* kMetaKey = "agegender";
 void add_optimizer_state(FaceNetImpl& model, torch::optim::Optimizer& opt, StFile& file) {
   auto& state = opt.state();
   for (const auto& p : model.named_parameters(true)) {
-    auto it = state.find(c10::guts::to_string(p.value().unsafeGetTensorImpl()));
+    auto it = state.find(optimizer_state_key(p.value()));
     if (it == state.end()) continue;
     const std::string base = std::string(kOptimizerPrefix) + p.key() + ".";
     if (auto* adam = dynamic_cast<torch::optim::AdamParamState*>(it->second.get())) {
@@ -43,7 +44,7 @@ void restore_optimizer_state(FaceNetImpl& model, torch::optim::Optimizer& opt, c
       auto it = file.tensors.find(base + field);
       return it == file.tensors.end() ? nullptr : &it->second;
     };
-    const std::string key = c10::guts::to_string(p.value().unsafeGetTensorImpl());
+    const auto key = optimizer_state_key(p.value());
     const auto device = p.value().device();
     if (is_adam) {
       const StTensor *m = get("exp_avg"), *v = get("exp_avg_sq"), *s = get("step");

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "agegender/error.hpp"
+#include "model/optimizer_state_key.hpp"
 
 namespace agegender {
 
@@ -21,7 +22,7 @@ torch::Tensor ForeachAdam::step(LossClosure closure) {
     std::vector<at::Scalar> step_size, sqrt_bc2;
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
-      auto& slot = state()[c10::guts::to_string(p.unsafeGetTensorImpl())];
+      auto& slot = state()[optimizer_state_key(p)];
       if (!slot) {
         auto s = std::make_unique<torch::optim::AdamParamState>();
         s->step(0);
