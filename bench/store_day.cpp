@@ -274,7 +274,7 @@ nlohmann::json DayScore::to_json() const {
           {"matched_tracks", matched_tracks}, {"people_tracked", people_tracked}, {"pair_precision", pair_precision}, {"pair_recall", pair_recall},
           {"walk_precision", walk_precision}, {"walk_recall", walk_recall},
           {"true_female_share", true_female}, {"found_female_share", found_female}, {"age_tv", age_tv},
-          {"gender_accuracy", gender_accuracy}};
+          {"age_tv_expected", age_tv_expected}, {"gender_accuracy", gender_accuracy}};
 }
 
 namespace {
@@ -403,6 +403,13 @@ DayScore score_day(const std::string& out_dir, const StoreDayTruth& truth) {
   for (const auto& [g, x] : found_age) groups.insert(g);
   for (const auto& [g, x] : true_age) groups.insert(g);
   for (const auto& g : groups) s.age_tv += 0.5 * std::abs(found_age[g] - true_age[g]);
+  if (std::ifstream in(out_dir + "/summary.json"); in) {
+    const nlohmann::json expected = nlohmann::json::parse(in).value("age_share_expected", nlohmann::json());
+    if (expected.is_object()) {
+      s.age_tv_expected = 0;
+      for (const auto& g : groups) s.age_tv_expected += 0.5 * std::abs(expected.value(g, 0.0) - true_age[g]);
+    }
+  }
   // Gender accuracy per visitor: against the person most of its matched tracks belong to.
   std::map<int, std::map<int, int>> votes;
   for (const auto& [v, p] : matched) ++votes[v][p];

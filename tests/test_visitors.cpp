@@ -443,6 +443,12 @@ TEST(VisitorsDay, VisitorsVisitsAndSummary) {
   EXPECT_EQ(s["gender"]["male"], 1);
   EXPECT_EQ(s["age_gender"]["young"]["female"], 1);
   EXPECT_EQ(s["age_gender"]["old"]["male"], 1);
+  // Counted by most likely group: one each. Expected: the mean of the two visitors' probabilities.
+  EXPECT_DOUBLE_EQ(s["age_share"]["young"].get<double>(), 0.5);
+  const double young = (visitors[0].age_probs[0] + visitors[1].age_probs[0]) / 2;
+  EXPECT_NEAR(s["age_share_expected"]["young"].get<double>(), young, 1e-6);
+  EXPECT_NEAR(s["age_share_expected"]["old"].get<double>(), 1 - young, 1e-6);
+  EXPECT_LT(young, 0.5) << "B is surer of old than A is of young";
   ASSERT_EQ(s["per_hour"].size(), 1u);
   EXPECT_EQ(s["per_hour"][0]["hour"], "2026-11-28T09");
   EXPECT_EQ(s["per_hour"][0]["visitors"], 2);

@@ -1,6 +1,8 @@
 // visitors: joining one camera's tracks that are one walk broken apart (stitch_tracks), plain C++.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <vector>
 
 #include "visitors/day.hpp"
@@ -24,6 +26,26 @@ TrackRecord walk(int id, double t0, double t1, float x0, float x1, float y = 300
   r.female_prob = 1;
   r.weight = r.frames;
   r.descriptor.assign(128, look);
+  return r;
+}
+
+// Gives `r` a path: one detection per 0.1 s along the polyline `corners` ({time, x, y}), its side
+// fixed; first/last fields follow the path.
+TrackRecord with_path(TrackRecord r, const std::vector<std::array<double, 3>>& corners) {
+  r.path.clear();
+  for (size_t c = 0; c + 1 < corners.size(); ++c) {
+    const auto &p = corners[c], &q = corners[c + 1];
+    const int steps = static_cast<int>((q[0] - p[0]) * 10 + 0.5);
+    for (int k = (c == 0 ? 0 : 1); k <= steps; ++k) {
+      const double u = steps > 0 ? static_cast<double>(k) / steps : 0;
+      r.path.push_back({p[0] + u * (q[0] - p[0]), static_cast<float>(p[1] + u * (q[1] - p[1])),
+                        static_cast<float>(p[2] + u * (q[2] - p[2])), r.first_side});
+    }
+  }
+  const TrackPoint &f = r.path.front(), &l = r.path.back();
+  r.first_time = f.time, r.first_x = f.x, r.first_y = f.y;
+  r.last_time = l.time, r.last_x = l.x, r.last_y = l.y;
+  r.first_frame = static_cast<long>(f.time * 10 + 0.5), r.last_frame = static_cast<long>(l.time * 10 + 0.5);
   return r;
 }
 
@@ -134,4 +156,50 @@ TEST(VisitorsStitch, OnlyTheGivenCamerasTracksAreTouched) {
   EXPECT_EQ(t[0].id, 7);
   EXPECT_EQ(t[1].id, 9) << "the camera's tracks in order of first appearance";
   EXPECT_EQ(t[2].id, 8);
+}
+
+TEST(VisitorsStitch, ASecondBoxIsJudgedWhereTheTrackWasAtTheSameTimes) {
+  // The host crosses 1,000 px in 3 s, then its box sits at the frame's edge for 1.5 s: its mean motion
+  // (222 px/s) would put it 2.8 sides behind a second box on the same face at 2.5 s (the piece stayed
+  // apart before tracks kept their paths). Where it was at those times, the piece is on it.
+  TrackRecord host = with_path(walk(1, 0, 1, 0, 0), {{0.0, 100, 300}, {3.0, 1100, 300}, {4.5, 1100, 300}});
+  TrackRecord piece = with_path(walk(2, 0, 1, 0, 0, 300, 90), {{0.5, 270, 305}, {2.5, 930, 305}});
+  std::vector<TrackRecord> t = {host, piece};
+  EXPECT_EQ(stitch_tracks(t, 0, {}, EntryRule{}), 1u);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].path.size(), host.path.size() + piece.path.size()) << "the paths merge, in time order";
+  EXPECT_TRUE(std::is_sorted(t[0].path.begin(), t[0].path.end(),
+                             [](const TrackPoint& a, const TrackPoint& b) { return a.time < b.time; }));
+  // Someone crossing the host's path at 2 s is where the host was only at that moment.
+  TrackRecord crossing = with_path(walk(3, 0, 1, 0, 0), {{1.0, 1000, 100}, {3.0, 400, 500}});
+  t = {host, crossing};
+  EXPECT_EQ(stitch_tracks(t, 0, {}, EntryRule{}), 0u);
+}
+
+TEST(VisitorsStitch, AHalfFaceBesideTheTrackJoinsIt) {
+  // A face cut by a pillar edge: the visible part's box is 40 % as wide, its centre a third of a side
+  // off the whole face's.
+  TrackRecord host = with_path(walk(1, 0, 1, 0, 0, 300, 100), {{0.0, 100, 300}, {4.0, 900, 300}});
+  TrackRecord half = with_path(walk(2, 0, 1, 0, 0, 300, 40), {{1.5, 433, 300}, {2.0, 533, 300}});
+  std::vector<TrackRecord> t = {host, half};
+  EXPECT_EQ(stitch_tracks(t, 0, {}, EntryRule{}), 1u);
+  // A face a quarter as wide on the same spot is someone farther away (or a face in a poster), not a part.
+  TrackRecord far = with_path(walk(3, 0, 1, 0, 0, 300, 25), {{1.5, 400, 300}, {2.0, 500, 300}});
+  t = {host, far};
+  EXPECT_EQ(stitch_tracks(t, 0, {}, EntryRule{}), 0u);
+}
+
+TEST(VisitorsStitch, AGapIsBridgedWithTheMotionNearTheGap) {
+  // The first piece began on another face (the tracker switched after 1 s), so over its whole span it
+  // moved down and left; over its last second it walks right at 300 px/s, as the second piece does.
+  TrackRecord a = with_path(walk(1, 0, 1, 0, 0), {{0.0, 700, 600}, {1.0, 400, 300}, {3.0, 1000, 300}});
+  TrackRecord b = with_path(walk(2, 0, 1, 0, 0), {{4.0, 1300, 300}, {5.0, 1600, 300}});
+  std::vector<TrackRecord> t = {a, b};
+  EXPECT_EQ(stitch_tracks(t, 0, {}, EntryRule{}), 1u);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_FLOAT_EQ(t[0].last_x, 1600);
+  // Without paths, the same ends give the whole-span mean motion, which misses: they stay apart.
+  a.path.clear(), b.path.clear();
+  t = {a, b};
+  EXPECT_EQ(stitch_tracks(t, 0, {}, EntryRule{}), 0u);
 }

@@ -217,6 +217,9 @@ nlohmann::json day_summary(const std::vector<TrackRecord>& tracks, const std::ve
   };
   json age_gender = empty_table(), gender = {{"male", 0}, {"female", 0}, {"unknown", 0}}, ages = json::object();
   for (const auto& g : info.age_groups) ages[g] = 0;
+  // Counting each visitor's most likely group drains the groups the model is least sure of (13-19 into
+  // 20-29, say); the mean of the visitors' probabilities estimates the day's distribution without that.
+  std::vector<double> expected(info.age_groups.size(), 0.0);
   std::map<std::string, json> hours;
   int returning = 0, visits = 0;
   for (const auto& v : visitors) {
@@ -224,6 +227,9 @@ nlohmann::json day_summary(const std::vector<TrackRecord>& tracks, const std::ve
     const AgeAnswer a = age_answer(v.age_probs, info.age_groups, info.class_mean_age);
     gender[g.empty() ? "unknown" : g] = gender[g.empty() ? "unknown" : g].get<int>() + 1;
     if (!a.group.empty()) ages[a.group] = ages[a.group].get<int>() + 1;
+    if (v.age_probs.size() == expected.size()) {
+      for (size_t k = 0; k < expected.size(); ++k) expected[k] += v.age_probs[k];
+    }
     json& h = hours[info.clock.hour(v.first_time)];
     if (h.is_null()) h = {{"hour", info.clock.hour(v.first_time)}, {"visitors", 0}, {"male", 0}, {"female", 0}, {"age_gender", empty_table()}};
     h["visitors"] = h["visitors"].get<int>() + 1;
@@ -241,6 +247,8 @@ nlohmann::json day_summary(const std::vector<TrackRecord>& tracks, const std::ve
   json shares = {{"female", gender["female"].get<int>() / n}, {"male", gender["male"].get<int>() / n}};
   json age_shares = json::object();
   for (const auto& g : info.age_groups) age_shares[g] = ages[g].get<int>() / n;
+  json expected_shares = json::object();
+  for (size_t k = 0; k < expected.size(); ++k) expected_shares[info.age_groups[k]] = expected[k] / n;
   json s = {{"unique_visitors", visitors.size()},
             {"returning_visitors", returning},
             {"visits", visits},
@@ -251,6 +259,7 @@ nlohmann::json day_summary(const std::vector<TrackRecord>& tracks, const std::ve
             {"gender_share", shares},
             {"age_groups", ages},
             {"age_share", age_shares},
+            {"age_share_expected", expected_shares},
             {"age_gender", age_gender},
             {"per_hour", per_hour},
             {"times", info.clock.absolute ? "local" : "offsets from the first frame"},

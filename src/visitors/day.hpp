@@ -63,6 +63,12 @@ struct DayClock {
   std::string hour(double t) const;
 };
 
+/// A face centre and box width at one matched detection of a track.
+struct TrackPoint {
+  double time = 0;  // on the day's clock
+  float x = 0, y = 0, side = 0;
+};
+
 struct TrackRecord {
   int id = 0;        // 1.. over the whole day
   int camera = 0;    // index of the video or frames folder
@@ -77,6 +83,9 @@ struct TrackRecord {
   double weight = 0;  // sum of frame weights (how much evidence the fused answer has)
   bool entered = true;  // --line / --roi (true without either)
   std::vector<float> descriptor;  // mean of the best frames' descriptors (memory only)
+  // Every matched detection, in time order: stitching compares pieces where they were seen together.
+  // Kept only until the camera's tracks are stitched (24 bytes a detection), then dropped.
+  std::vector<TrackPoint> path;
   int visitor = -1;
 };
 

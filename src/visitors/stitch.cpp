@@ -20,11 +20,35 @@ bool velocity(const TrackRecord& t, float* vx, float* vy) {
   return true;
 }
 
+// The velocity over the last (`tail`) or first `kEndWindow` seconds of the track's path: a track that
+// began on something else (another face, before the tracker switched) or slowed at the frame's edge
+// moves differently over its whole span than where it meets its other piece. The whole-span mean where
+// the path is too short or absent.
+constexpr double kEndWindow = 1.0, kMinEndSpan = 0.3;
+bool end_velocity(const TrackRecord& t, bool tail, float* vx, float* vy) {
+  const auto& p = t.path;
+  if (p.size() >= 2) {
+    size_t lo = 0, hi = p.size() - 1;
+    if (tail) {
+      while (lo < hi && p[hi].time - p[lo].time > kEndWindow) ++lo;
+    } else {
+      while (hi > lo && p[hi].time - p[lo].time > kEndWindow) --hi;
+    }
+    const double span = p[hi].time - p[lo].time;
+    if (span >= kMinEndSpan) {
+      *vx = static_cast<float>((p[hi].x - p[lo].x) / span);
+      *vy = static_cast<float>((p[hi].y - p[lo].y) / span);
+      return true;
+    }
+  }
+  return velocity(t, vx, vy);
+}
+
 // How far (in face sides) `a` carried forward and `b` carried back miss each other's end; < 0 when
 // neither track moves over time.
 float stitch_error(const TrackRecord& a, const TrackRecord& b) {
   float avx = 0, avy = 0, bvx = 0, bvy = 0;
-  const bool ha = velocity(a, &avx, &avy), hb = velocity(b, &bvx, &bvy);
+  const bool ha = end_velocity(a, true, &avx, &avy), hb = end_velocity(b, false, &bvx, &bvy);
   if (!ha && !hb) return -1;
   if (!ha) avx = bvx, avy = bvy;
   if (!hb) bvx = avx, bvy = avy;
@@ -55,6 +79,10 @@ void merge_into(TrackRecord& a, const TrackRecord& b, const EntryRule& entries) 
   const bool gap = b.first_time > a.last_time;
   a.entered = a.entered || b.entered || (gap && entries.step(false, true, a.last_x, a.last_y, b.first_x, b.first_y));
   a.weight += b.weight;
+  const size_t mid = a.path.size();
+  a.path.insert(a.path.end(), b.path.begin(), b.path.end());
+  std::inplace_merge(a.path.begin(), a.path.begin() + static_cast<long>(mid), a.path.end(),
+                     [](const TrackPoint& p, const TrackPoint& q) { return p.time < q.time; });
   if (b.last_time > a.last_time) {
     a.last_frame = b.last_frame;
     a.last_time = b.last_time;
@@ -64,21 +92,45 @@ void merge_into(TrackRecord& a, const TrackRecord& b, const EntryRule& entries) 
   a.frames = static_cast<int>(std::min<long>(a.frames + b.frames, a.last_frame - a.first_frame + 1));
 }
 
-// How far (in face sides) `b`, which starts while `a` is still seen, lies off `a`'s path at its own first
-// and last time (a's mean motion carried to those times).
-float path_error(const TrackRecord& a, const TrackRecord& b) {
-  float vx = 0, vy = 0;
-  if (!velocity(a, &vx, &vy)) return -1;
-  auto off = [&](double t, float x, float y) {
-    const float dt = static_cast<float>(t - a.first_time);
-    return std::hypot(a.first_x + vx * dt - x, a.first_y + vy * dt - y);
-  };
-  const float side = (a.first_side + a.last_side + b.first_side + b.last_side) / 4;
-  return (off(b.first_time, b.first_x, b.first_y) + off(b.last_time, b.last_x, b.last_y)) / 2 / std::max(side, 1.0f);
+// Where `a` was at time `t` within its span: between the two detections around it on its path, or
+// between its first and last detection when it has no path.
+TrackPoint position_at(const TrackRecord& a, double t) {
+  const auto& p = a.path;
+  if (p.empty()) {
+    const double span = a.last_time - a.first_time;
+    const float u = span > 0 ? static_cast<float>(std::clamp((t - a.first_time) / span, 0.0, 1.0)) : 0.0f;
+    return {t, a.first_x + u * (a.last_x - a.first_x), a.first_y + u * (a.last_y - a.first_y),
+            a.first_side + u * (a.last_side - a.first_side)};
+  }
+  auto hi = std::lower_bound(p.begin(), p.end(), t, [](const TrackPoint& q, double v) { return q.time < v; });
+  if (hi == p.begin()) return p.front();
+  if (hi == p.end()) return p.back();
+  const TrackPoint& lo = *(hi - 1);
+  const double span = hi->time - lo.time;
+  const float u = span > 0 ? static_cast<float>((t - lo.time) / span) : 0.0f;
+  return {t, lo.x + u * (hi->x - lo.x), lo.y + u * (hi->y - lo.y), lo.side + u * (hi->side - lo.side)};
 }
 
-bool alike(const TrackRecord& a, const TrackRecord& b, float ratio_of_sides, float max_distance) {
-  return ratio_of_sides >= 0.5f && ratio_of_sides <= 2.0f && distance(a.descriptor, b.descriptor) <= max_distance;
+// How far (in face sides) `b`, which starts while `a` is still seen, lies off where `a` was at the same
+// times: the mean over b's detections within a's span (b's first and last ones when it has no path).
+float path_error(const TrackRecord& a, const TrackRecord& b) {
+  const TrackPoint ends[2] = {{b.first_time, b.first_x, b.first_y, b.first_side}, {b.last_time, b.last_x, b.last_y, b.last_side}};
+  const TrackPoint* own = b.path.empty() ? ends : b.path.data();
+  const size_t count = b.path.empty() ? 2 : b.path.size();
+  double sum = 0;
+  int n = 0;
+  for (size_t k = 0; k < count; ++k) {
+    const TrackPoint& q = own[k];
+    if (q.time < a.first_time || q.time > a.last_time) continue;
+    const TrackPoint at = position_at(a, q.time);
+    sum += std::hypot(at.x - q.x, at.y - q.y) / std::max((at.side + q.side) / 2, 1.0f);
+    ++n;
+  }
+  return n > 0 ? static_cast<float>(sum / n) : -1;
+}
+
+bool alike(const TrackRecord& a, const TrackRecord& b, float ratio_of_sides, float min_ratio, float max_distance) {
+  return ratio_of_sides >= min_ratio && ratio_of_sides <= 1 / min_ratio && distance(a.descriptor, b.descriptor) <= max_distance;
 }
 
 // Pieces seen during another track on its path (the other half of a face split by a pillar or a shelf
@@ -89,7 +141,7 @@ size_t absorb_concurrent(std::vector<TrackRecord*>& t, const StitchOptions& o, c
   for (size_t i = 0; i < t.size(); ++i) {
     for (size_t j = i + 1; j < t.size() && t[j]->first_time <= t[i]->last_time; ++j) {
       const float ratio = (t[j]->first_side + t[j]->last_side) / std::max(t[i]->first_side + t[i]->last_side, 1.0f);
-      if (!alike(*t[i], *t[j], ratio, o.absorb_distance)) continue;
+      if (!alike(*t[i], *t[j], ratio, o.absorb_size_ratio, o.absorb_distance)) continue;
       const float err = path_error(*t[i], *t[j]);
       if (err >= 0 && err <= o.absorb_error) cand.emplace_back(err, i, j);
     }
@@ -115,9 +167,12 @@ size_t join_gaps(std::vector<TrackRecord*>& t, const StitchOptions& o, const Ent
     if (gone[i]) continue;
     for (size_t j = i + 1; j < t.size() && t[j]->first_time <= t[i]->last_time + o.max_gap; ++j) {
       if (gone[j] || t[j]->first_time <= t[i]->last_time) continue;
-      if (!alike(*t[i], *t[j], t[j]->first_side / std::max(t[i]->last_side, 1.0f), o.max_distance)) continue;
+      const float ratio = t[j]->first_side / std::max(t[i]->last_side, 1.0f);
+      if (!alike(*t[i], *t[j], ratio, 0.5f, o.max_distance)) continue;
+      // Faces that agree well (under sure_distance) may land farther off (up to twice max_error).
       const float err = stitch_error(*t[i], *t[j]);
-      if (err >= 0 && err <= o.max_error) cand.emplace_back(err, i, j);
+      const bool sure = distance(t[i]->descriptor, t[j]->descriptor) <= o.sure_distance;
+      if (err >= 0 && err <= (sure ? 2 * o.max_error : o.max_error)) cand.emplace_back(err, i, j);
     }
   }
   std::sort(cand.begin(), cand.end());
@@ -149,7 +204,10 @@ size_t stitch_tracks(std::vector<TrackRecord>& tracks, size_t begin, const Stitc
   std::vector<TrackRecord*> t;
   for (size_t i = begin; i < tracks.size(); ++i) t.push_back(&tracks[i]);
   std::vector<bool> gone(t.size(), false);
-  const size_t merged = absorb_concurrent(t, o, entries, gone) + join_gaps(t, o, entries, gone);
+  // Absorbing again after the joins: a walk joined across a gap now spans pieces seen during that gap.
+  size_t merged = absorb_concurrent(t, o, entries, gone);
+  merged += join_gaps(t, o, entries, gone);
+  merged += absorb_concurrent(t, o, entries, gone);
   size_t keep = begin;
   for (size_t i = 0; i < t.size(); ++i) {
     if (gone[i]) continue;

@@ -19,9 +19,11 @@ struct StitchOptions {
   double max_gap = 2.0;        // seconds from the first track's last face to the second's first; 0 = off
   float max_error = 0.5f;      // where the carried motion lands vs the other track's ends, in face sides
   float max_distance = 0.6f;   // descriptor distance (face-api's own same-person bound)
-  // A piece seen while the other track is: being on its path at the same time is strong evidence, and a
-  // half face's descriptor is poor (0.6 left most split faces apart), so the bounds are wider.
-  float absorb_error = 0.75f, absorb_distance = 1.0f;
+  float sure_distance = 0.4f;  // faces this alike may land up to 2 x max_error off
+  // A piece seen while the other track is: being where the other was at the same times is strong
+  // evidence, and a half face's descriptor is poor (0.6 left most split faces apart) and its box narrow,
+  // so the bounds are wider (sizes within 0.3-3.3x of each other, against 0.5-2x across a gap).
+  float absorb_error = 0.75f, absorb_distance = 1.0f, absorb_size_ratio = 0.3f;
 };
 
 /// Merges the pieces among tracks[begin, end) (one camera, any order) into the track they continue or

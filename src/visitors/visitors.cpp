@@ -61,6 +61,7 @@ struct LiveTrack {
   bool entered = false, has_prev = false;
   float first_x = 0, first_y = 0, px = 0, py = 0;  // first and latest face centre
   float first_side = 0, side = 0;                  // first and latest face box width
+  std::vector<TrackPoint> path;
   std::vector<std::pair<float, std::vector<uint8_t>>> best;  // quality, 150 x 150 RGB
 };
 
@@ -192,6 +193,7 @@ void VisitorsConsumer::end_camera() {
     tracks_[keep++].id = next_track_++;
   }
   tracks_.resize(keep);
+  for (size_t i = camera_begin_; i < tracks_.size(); ++i) std::vector<TrackPoint>().swap(tracks_[i].path);
   camera_begin_ = tracks_.size();
   track_s_ += seconds_since(t0);
   if (last_frame_ >= 0) video_seconds += (last_frame_ + 1) / fps_;
@@ -227,6 +229,7 @@ void VisitorsConsumer::finish_tracks(const std::vector<TrackEnd>& ended) {
     r.entered = lt.entered;
     r.first_x = lt.first_x, r.first_y = lt.first_y, r.last_x = lt.px, r.last_y = lt.py;
     r.first_side = lt.first_side, r.last_side = lt.side;
+    r.path = std::move(lt.path);
     spans.emplace_back(planes.size() / kPlane, lt.best.size());
     for (const auto& [quality, rgb] : lt.best) {
       planes.resize(planes.size() + kPlane);
@@ -316,6 +319,7 @@ void VisitorsConsumer::consume(std::vector<PipelineItem>& items) {
       if (!lt.has_prev) lt.first_x = x, lt.first_y = y, lt.first_side = side;
       lt.has_prev = true;
       lt.px = x, lt.py = y, lt.side = side;
+      lt.path.push_back({camera_start_ + it.frame / fps_, x, y, side});
       // The best frames for the descriptor: high score, large face (up to the descriptor's 150 px).
       const float quality = face.score * std::min(side, 150.0f);
       if (static_cast<int>(lt.best.size()) < o_.best_frames || quality > lt.best.back().first) {
