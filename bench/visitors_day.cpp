@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: %s ARCHIVE MODEL WORK_DIR [PEOPLE=300] [-- visitors flags...]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s ARCHIVE MODEL WORK_DIR [PEOPLE=300] [easy] [seed=2026] [-- visitors flags...]\n", argv[0]);
     return 2;
   }
   const std::string archive = argv[1], model = argv[2], work = argv[3];
@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   const int people = argc > argi && std::string(argv[argi]) != "--" ? std::atoi(argv[argi++]) : 300;
   const bool easy = argc > argi && std::string(argv[argi]) == "easy";
   argi += easy;
+  uint64_t seed = 2026;  // another seed: a day the defaults were not chosen on
+  if (argc > argi && std::string(argv[argi]).rfind("seed=", 0) == 0) seed = std::stoull(std::string(argv[argi++]).substr(5));
   std::string extra;
   for (int i = argi; i < argc; ++i) {
     if (std::string(argv[i]) != "--") extra += std::string(" ") + argv[i];
@@ -34,7 +36,9 @@ int main(int argc, char** argv) {
   bool reuse = false;
   if (std::ifstream in(day / "truth.json"); in) {
     truth = StoreDayTruth::from_json(nlohmann::json::parse(in));
-    reuse = static_cast<int>(truth.age.size()) == people;
+    uint64_t made_with = 2026;  // days made before seed.txt was written used 2026
+    if (std::ifstream sf(day / "seed.txt"); sf) sf >> made_with;
+    reuse = static_cast<int>(truth.age.size()) == people && made_with == seed;
   }
   if (!reuse) {
     fs::remove_all(day);
@@ -44,12 +48,13 @@ int main(int argc, char** argv) {
     o.people = people;
     o.segments = 2;       // 09:00 and 13:00 files per camera
     o.concurrency = 3.5;  // people in view per camera, on average
-    o.seed = 2026;
+    o.seed = static_cast<unsigned>(seed);
     if (easy) {  // as tests/test_integration_visitors.cpp
       o.segments = 1, o.returning = 0.25, o.width = 640, o.height = 360, o.max_face = 150, o.easy = true, o.seed = 3;
     }
     std::fprintf(stderr, "generating a store day of %d people into %s ...\n", people, o.out.c_str());
     truth = generate_store_day(o);
+    std::ofstream(day / "seed.txt") << seed << "\n";
   }
   std::fprintf(stderr, "%zu people, %zu walks, %zu videos, %.0f s of video\n", truth.age.size(), truth.appearances.size(),
                truth.videos.size(), truth.video_seconds);

@@ -139,7 +139,9 @@ bool alike(const TrackRecord& a, const TrackRecord& b, float ratio_of_sides, flo
 size_t absorb_concurrent(std::vector<TrackRecord*>& t, const StitchOptions& o, const EntryRule& entries, std::vector<bool>& gone) {
   std::vector<std::tuple<float, size_t, size_t>> cand;  // error, host, piece
   for (size_t i = 0; i < t.size(); ++i) {
+    if (gone[i]) continue;
     for (size_t j = i + 1; j < t.size() && t[j]->first_time <= t[i]->last_time; ++j) {
+      if (gone[j]) continue;
       const float ratio = (t[j]->first_side + t[j]->last_side) / std::max(t[i]->first_side + t[i]->last_side, 1.0f);
       if (!alike(*t[i], *t[j], ratio, o.absorb_size_ratio, o.absorb_distance)) continue;
       const float err = path_error(*t[i], *t[j]);
