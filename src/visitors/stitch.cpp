@@ -129,8 +129,8 @@ float path_error(const TrackRecord& a, const TrackRecord& b) {
   return n > 0 ? static_cast<float>(sum / n) : -1;
 }
 
-bool alike(const TrackRecord& a, const TrackRecord& b, float ratio_of_sides, float min_ratio, float max_distance) {
-  return ratio_of_sides >= min_ratio && ratio_of_sides <= 1 / min_ratio && distance(a.descriptor, b.descriptor) <= max_distance;
+bool sizes_agree(float ratio_of_sides, float min_ratio) {
+  return ratio_of_sides >= min_ratio && ratio_of_sides <= 1 / min_ratio;
 }
 
 // Pieces seen during another track on its path (the other half of a face split by a pillar or a shelf
@@ -143,7 +143,7 @@ size_t absorb_concurrent(std::vector<TrackRecord*>& t, const StitchOptions& o, c
     for (size_t j = i + 1; j < t.size() && t[j]->first_time <= t[i]->last_time; ++j) {
       if (gone[j]) continue;
       const float ratio = (t[j]->first_side + t[j]->last_side) / std::max(t[i]->first_side + t[i]->last_side, 1.0f);
-      if (!alike(*t[i], *t[j], ratio, o.absorb_size_ratio, o.absorb_distance)) continue;
+      if (!sizes_agree(ratio, o.absorb_size_ratio) || distance(t[i]->descriptor, t[j]->descriptor) > o.absorb_distance) continue;
       const float err = path_error(*t[i], *t[j]);
       if (err >= 0 && err <= o.absorb_error) cand.emplace_back(err, i, j);
     }
@@ -170,11 +170,11 @@ size_t join_gaps(std::vector<TrackRecord*>& t, const StitchOptions& o, const Ent
     for (size_t j = i + 1; j < t.size() && t[j]->first_time <= t[i]->last_time + o.max_gap; ++j) {
       if (gone[j] || t[j]->first_time <= t[i]->last_time) continue;
       const float ratio = t[j]->first_side / std::max(t[i]->last_side, 1.0f);
-      if (!alike(*t[i], *t[j], ratio, 0.5f, o.max_distance)) continue;
+      const double d = distance(t[i]->descriptor, t[j]->descriptor);
+      if (!sizes_agree(ratio, o.join_size_ratio) || d > o.max_distance) continue;
       // Faces that agree well (under sure_distance) may land farther off (up to twice max_error).
       const float err = stitch_error(*t[i], *t[j]);
-      const bool sure = distance(t[i]->descriptor, t[j]->descriptor) <= o.sure_distance;
-      if (err >= 0 && err <= (sure ? 2 * o.max_error : o.max_error)) cand.emplace_back(err, i, j);
+      if (err >= 0 && err <= (d <= o.sure_distance ? 2 * o.max_error : o.max_error)) cand.emplace_back(err, i, j);
     }
   }
   std::sort(cand.begin(), cand.end());

@@ -20,6 +20,7 @@ struct StitchOptions {
   float max_error = 0.5f;      // where the carried motion lands vs the other track's ends, in face sides
   float max_distance = 0.6f;   // descriptor distance (face-api's own same-person bound)
   float sure_distance = 0.4f;  // faces this alike may land up to 2 x max_error off
+  float join_size_ratio = 0.5f;  // face sizes across a gap within 0.5-2x of each other
   // A piece seen while the other track is: being where the other was at the same times is strong
   // evidence, and a half face's descriptor is poor (0.6 left most split faces apart) and its box narrow,
   // so the bounds are wider (sizes within 0.3-3.3x of each other, against 0.5-2x across a gap).
