@@ -209,6 +209,30 @@ TEST(VisitorsTracker, LooksSettleTwoFacesInOneGate) {
   EXPECT_NE(ids[0], id_a);
 }
 
+TEST(VisitorsTracker, ANearerFaceSteppingOverATrackStartsItsOwn) {
+  // An 80 px face walking right; from frame 8 a nearer, 1.5x larger face walks over it and hides it.
+  auto stepping_over = [](const TrackerOptions& o) {
+    Tracker t(o);
+    std::vector<int> ids;
+    for (int f = 0; f < 12; ++f) {
+      const float x = 200 + 12.0f * f;
+      ids.push_back(t.update(f, {box_at(f < 8 ? x : x + 5, 300, f < 8 ? 80.0f : 120.0f)})[0]);
+    }
+    return ids;
+  };
+  const std::vector<int> ids = stepping_over({});
+  EXPECT_EQ(ids[7], ids[0]);
+  EXPECT_NE(ids[8], ids[0]) << "the nearer face is someone else";
+  EXPECT_EQ(ids[11], ids[8]);
+  TrackerOptions size_gate_only;  // the 0.5-2x size gate alone took it over
+  size_gate_only.max_grow = 2;
+  EXPECT_EQ(stepping_over(size_gate_only)[8], ids[0]);
+  // A face walking towards the camera grows 6 % per processed frame (80 -> 150 px): one track.
+  Tracker u;
+  const auto grow = run(u, 12, [](int f) { return std::vector<TrackDetection>{box_at(200 + 12.0f * f, 300, 80 * std::pow(1.06f, f))}; });
+  for (const auto& v : grow) EXPECT_EQ(v[0], grow[0][0]);
+}
+
 namespace {
 
 // Descriptors of `people` synthetic people: a random centre each (distance ~1 between people), tracks

@@ -203,3 +203,24 @@ TEST(VisitorsStitch, AGapIsBridgedWithTheMotionNearTheGap) {
   t = {a, b};
   EXPECT_EQ(stitch_tracks(t, 0, {}, EntryRule{}), 0u);
 }
+
+TEST(VisitorsStitch, ATrackThatGoesOnAfterTheHostEndsJoinsItOnlyIfItWalksOnAsTheHostDid) {
+  // The host walks right until 3 s; someone else, a little nearer, appears on its last steps at 2.8 s and
+  // walks left until 5.5 s: only 3 of its 28 detections are seen while the host is.
+  TrackRecord host = with_path(walk(1, 0, 1, 0, 0, 300, 100), {{0.0, 100, 300}, {3.0, 1000, 300}});
+  TrackRecord other = with_path(walk(2, 0, 1, 0, 0, 300, 140), {{2.8, 960, 300}, {5.5, 200, 300}});
+  std::vector<TrackRecord> t = {host, other};
+  EXPECT_EQ(stitch_tracks(t, 0, {}, EntryRule{}), 0u);
+  // Judged on those 3 alone (the rule before absorb_within), it lies on the host's last steps.
+  StitchOptions any_share;
+  any_share.absorb_within = 0;
+  t = {host, other};
+  EXPECT_EQ(stitch_tracks(t, 0, any_share, EntryRule{}), 1u);
+  // The same overlap walking on as the host walked is the host's face, tracked afresh before the tracker
+  // let go of the old track.
+  TrackRecord successor = with_path(walk(3, 0, 1, 0, 0, 300, 100), {{2.8, 940, 300}, {5.5, 1750, 300}});
+  t = {host, successor};
+  EXPECT_EQ(stitch_tracks(t, 0, {}, EntryRule{}), 1u);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_FLOAT_EQ(t[0].last_x, 1750);
+}

@@ -112,8 +112,9 @@ TrackPoint position_at(const TrackRecord& a, double t) {
 }
 
 // How far (in face sides) `b`, which starts while `a` is still seen, lies off where `a` was at the same
-// times: the mean over b's detections within a's span (b's first and last ones when it has no path).
-float path_error(const TrackRecord& a, const TrackRecord& b) {
+// times: the mean over b's detections within a's span (b's first and last ones when it has no path);
+// `within` gets the share of b's detections that fall in a's span.
+float path_error(const TrackRecord& a, const TrackRecord& b, float* within) {
   const TrackPoint ends[2] = {{b.first_time, b.first_x, b.first_y, b.first_side}, {b.last_time, b.last_x, b.last_y, b.last_side}};
   const TrackPoint* own = b.path.empty() ? ends : b.path.data();
   const size_t count = b.path.empty() ? 2 : b.path.size();
@@ -126,7 +127,16 @@ float path_error(const TrackRecord& a, const TrackRecord& b) {
     sum += std::hypot(at.x - q.x, at.y - q.y) / std::max((at.side + q.side) / 2, 1.0f);
     ++n;
   }
+  *within = static_cast<float>(n) / static_cast<float>(count);
   return n > 0 ? static_cast<float>(sum / n) : -1;
+}
+
+// Whether `b`, which goes on after `a` ends, moves on as `a` moved: their velocities near where they meet
+// differ by at most `bound` face sides per second.
+bool moves_on(const TrackRecord& a, const TrackRecord& b, float bound) {
+  float avx = 0, avy = 0, bvx = 0, bvy = 0;
+  if (!end_velocity(a, true, &avx, &avy) || !end_velocity(b, false, &bvx, &bvy)) return false;
+  return std::hypot(avx - bvx, avy - bvy) <= bound * std::max((a.last_side + b.first_side) / 2, 1.0f);
 }
 
 bool sizes_agree(float ratio_of_sides, float min_ratio) {
@@ -144,8 +154,12 @@ size_t absorb_concurrent(std::vector<TrackRecord*>& t, const StitchOptions& o, c
       if (gone[j]) continue;
       const float ratio = (t[j]->first_side + t[j]->last_side) / std::max(t[i]->first_side + t[i]->last_side, 1.0f);
       if (!sizes_agree(ratio, o.absorb_size_ratio) || distance(t[i]->descriptor, t[j]->descriptor) > o.absorb_distance) continue;
-      const float err = path_error(*t[i], *t[j]);
-      if (err >= 0 && err <= o.absorb_error) cand.emplace_back(err, i, j);
+      float within = 0;
+      const float err = path_error(*t[i], *t[j], &within);
+      // Mostly seen after the other ends: it must also walk on as the other walked (a face the tracker
+      // began afresh before letting go of the old track), not away (someone who stepped in as it left).
+      if (err < 0 || err > o.absorb_error) continue;
+      if (within >= o.absorb_within || moves_on(*t[i], *t[j], o.successor_velocity)) cand.emplace_back(err, i, j);
     }
   }
   std::sort(cand.begin(), cand.end());

@@ -25,6 +25,10 @@ struct StitchOptions {
   // evidence, and a half face's descriptor is poor (0.6 left most split faces apart) and its box narrow,
   // so the bounds are wider (sizes within 0.3-3.3x of each other, against 0.5-2x across a gap).
   float absorb_error = 0.75f, absorb_distance = 1.0f, absorb_size_ratio = 0.3f;
+  // ... and at least this share of the piece's detections fall within the other's span, or else the piece
+  // moves on as the other moved (velocities near where they meet within `successor_velocity` face sides
+  // per second): a track that goes on long after the other ends may be someone who stepped in as it left.
+  float absorb_within = 0.5f, successor_velocity = 1.0f;
 };
 
 /// Merges the pieces among tracks[begin, end) (one camera, any order) into the track they continue or

@@ -58,6 +58,7 @@ void Tracker::associate(long frame, const std::vector<TrackDetection>& dets, boo
       const BoxF& b = dets[d].box;
       const float ds = (b.w + b.h) / 2, ratio = ds / std::max(ps, 1e-3f);
       if (ratio < 0.5f || ratio > 2.0f) continue;
+      if (tr.hits >= 2 && ds > o_.max_grow * tr.peak_side) continue;
       const float iou = box_iou(p, b);
       const float centre = std::hypot(p.cx() - b.cx(), p.cy() - b.cy()) / std::max(std::max(ps, ds), 1e-3f);
       // Weak detections (ByteTrack's second association) must overlap the prediction well: low-score
@@ -100,6 +101,7 @@ std::vector<int> Tracker::update(long frame, const std::vector<TrackDetection>& 
     tr.vx = keep * tr.vx + (1 - keep) * mvx;
     tr.vy = keep * tr.vy + (1 - keep) * mvy;
     tr.side = keep * tr.side + (1 - keep) * (b.w + b.h) / 2;
+    tr.peak_side = std::max(tr.peak_side, (b.w + b.h) / 2);
     tr.box = b;
     tr.look = dets[d].look;
     if (dets[d].score > tr.sure_score) tr.sure_look = dets[d].look, tr.sure_score = dets[d].score;
@@ -120,7 +122,7 @@ std::vector<int> Tracker::update(long frame, const std::vector<TrackDetection>& 
     Track tr;
     tr.id = next_id_++;
     tr.box = dets[d].box;
-    tr.side = (tr.box.w + tr.box.h) / 2;
+    tr.side = tr.peak_side = (tr.box.w + tr.box.h) / 2;
     tr.look = tr.sure_look = dets[d].look;
     tr.sure_score = dets[d].score;
     tr.first_frame = tr.last_frame = frame;

@@ -35,6 +35,9 @@ struct TrackerOptions {
   float min_look = 0.6f;    // appearance gate: correlation with the last or the surest look (when given) ...
   int look_after_missed = 1; // ... applied when the track has gone unseen this many processed frames, or
                              // when the pair is ambiguous (another track or detection in either's gate)
+  float max_grow = 1.35f;   // a track seen twice takes no face more than this times its largest so far: a
+                            // face grows smoothly as it walks; a jump is a nearer face stepping over it
+                            // (a face shrinking behind a pillar is allowed down to half: see above)
   int confirm_frames = 3;   // K matches before a track counts
   int max_missed = 8;       // processed frames a confirmed track may go unseen before it ends
   int tentative_missed = 2; // ... and an unconfirmed one (small faces are found in every other frame)
@@ -67,6 +70,7 @@ class Tracker {
     BoxF box;                      // last matched box
     float vx = 0, vy = 0;          // centre velocity, pixels per frame
     float side = 0;                // smoothed box side: the predicted box's size
+    float peak_side = 0;           // its largest matched box side
     long first_frame = 0, last_frame = 0;
     int hits = 0, missed = 0;      // matches; processed frames unseen in a row
     std::vector<float> look;       // the last matched detection's appearance ...
