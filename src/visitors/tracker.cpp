@@ -95,13 +95,14 @@ std::vector<int> Tracker::update(long frame, const std::vector<TrackDetection>& 
   for (const auto& [t, d] : matches_) {
     Track& tr = tracks_[t];
     const BoxF& b = dets[d].box;
+    const float side = (b.w + b.h) / 2;
     const float dt = static_cast<float>(std::max(1L, frame - tr.last_frame));
     const float mvx = (b.cx() - tr.box.cx()) / dt, mvy = (b.cy() - tr.box.cy()) / dt;
     const float keep = tr.hits == 1 ? 0.0f : 0.6f;  // the first step sets the velocity, later ones smooth it
     tr.vx = keep * tr.vx + (1 - keep) * mvx;
     tr.vy = keep * tr.vy + (1 - keep) * mvy;
-    tr.side = keep * tr.side + (1 - keep) * (b.w + b.h) / 2;
-    tr.peak_side = std::max(tr.peak_side, (b.w + b.h) / 2);
+    tr.side = keep * tr.side + (1 - keep) * side;
+    tr.peak_side = std::max(tr.peak_side, side);
     tr.box = b;
     tr.look = dets[d].look;
     if (dets[d].score > tr.sure_score) tr.sure_look = dets[d].look, tr.sure_score = dets[d].score;

@@ -37,7 +37,8 @@ struct TrackerOptions {
                              // when the pair is ambiguous (another track or detection in either's gate)
   float max_grow = 1.35f;   // a track seen twice takes no face more than this times its largest so far: a
                             // face grows smoothly as it walks; a jump is a nearer face stepping over it
-                            // (a face shrinking behind a pillar is allowed down to half: see above)
+                            // (shrinking is bounded only by the 0.5x gate on the predicted size: a face
+                            // half hidden by a pillar keeps its track)
   int confirm_frames = 3;   // K matches before a track counts
   int max_missed = 8;       // processed frames a confirmed track may go unseen before it ends
   int tentative_missed = 2; // ... and an unconfirmed one (small faces are found in every other frame)
