@@ -34,20 +34,16 @@ bool Tracker::predicted(int id, long frame, BoxF* box) const {
 
 bool Tracker::looks_alike(const std::vector<float>& a, const std::vector<float>& b) const {
   if (a.empty() || a.size() != b.size()) return true;  // no appearance given: position alone decides
-  float corr = 0;
-  for (size_t i = 0; i < a.size(); ++i) corr += a[i] * b[i];
-  return corr >= o_.min_look;
+  float d2 = 0;
+  for (size_t i = 0; i < a.size(); ++i) d2 += (a[i] - b[i]) * (a[i] - b[i]);
+  return d2 <= o_.max_look_distance * o_.max_look_distance;
 }
 
-// Greedy assignment by ascending cost (1 - IoU + centre distance / side) within the gate; detections of
-// the other strength and tracks already taken are left alone. Appearance settles ambiguity: a pair must
-// look alike when either side has another candidate in its gate (paths crossing), or when the track has
-// been lost for a while (someone else stepping into its place). A lone pair in step needs no look: a face
-// half behind a pillar looks unlike itself, and rejecting it there broke walks into concurrent pieces.
+// Greedy assignment by ascending cost (1 - IoU + centre distance / side) within the gate and the look;
+// detections of the other strength and tracks already taken are left alone.
 void Tracker::associate(long frame, const std::vector<TrackDetection>& dets, bool strong, std::vector<bool>& track_used,
                         std::vector<int>& out) {
-  std::vector<std::tuple<float, size_t, size_t>> gated;  // cost, track, detection
-  std::vector<int> per_track(tracks_.size(), 0), per_det(dets.size(), 0);
+  std::vector<std::tuple<float, size_t, size_t>> cand;  // cost, track, detection
   for (size_t t = 0; t < tracks_.size(); ++t) {
     if (track_used[t]) continue;
     const Track& tr = tracks_[t];
@@ -65,17 +61,9 @@ void Tracker::associate(long frame, const std::vector<TrackDetection>& dets, boo
       // background blobs must not drag a coasting track elsewhere.
       const float gate = tr.hits == 1 ? o_.first_centre : o_.max_centre;
       if (strong ? (iou < o_.min_iou && centre > gate) : iou < o_.weak_iou) continue;
-      gated.emplace_back(1 - iou + centre, t, d);
-      ++per_track[t], ++per_det[d];
+      if (!looks_alike(tr.look, dets[d].look) && !looks_alike(tr.sure_look, dets[d].look)) continue;
+      cand.emplace_back(1 - iou + centre, t, d);
     }
-  }
-  std::vector<std::tuple<float, size_t, size_t>> cand;
-  for (const auto& c : gated) {
-    const auto [cost, t, d] = c;
-    const Track& tr = tracks_[t];
-    const bool check = per_track[t] > 1 || per_det[d] > 1 || tr.missed >= o_.look_after_missed;
-    if (check && !looks_alike(tr.look, dets[d].look) && !looks_alike(tr.sure_look, dets[d].look)) continue;
-    cand.push_back(c);
   }
   std::sort(cand.begin(), cand.end());
   for (const auto& [cost, t, d] : cand) {

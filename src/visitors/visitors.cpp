@@ -54,7 +54,7 @@ double peak_rss_mb() {
   return 0;
 }
 
-// A live track's running state: fused answer, entry, and its best few face crops (for the descriptor).
+// A live track's running state: fused answer, entry, and its best few frames' descriptors.
 struct LiveTrack {
   TrackFusion fusion;
   long first_frame = 0, last_frame = 0;
@@ -62,25 +62,8 @@ struct LiveTrack {
   float first_x = 0, first_y = 0, px = 0, py = 0;  // first and latest face centre
   float first_side = 0, side = 0;                  // first and latest face box width
   std::vector<TrackPoint> path;
-  std::vector<std::pair<float, std::vector<uint8_t>>> best;  // quality, 150 x 150 RGB
+  std::vector<std::pair<float, std::vector<float>>> best;  // quality, descriptor
 };
-
-// A face's appearance for the tracker's gate: its crop as an 8 x 8 colour thumbnail, zero-mean, unit-norm.
-std::vector<float> look_of(const uint8_t* rgb150) {
-  const cv::Mat crop(kDescSide, kDescSide, CV_8UC3, const_cast<uint8_t*>(rgb150));
-  cv::Mat small;
-  cv::resize(crop, small, cv::Size(8, 8), 0, 0, cv::INTER_AREA);
-  std::vector<float> v(small.data, small.data + small.total() * 3);
-  float mean = 0, norm = 0;
-  for (float x : v) mean += x / static_cast<float>(v.size());
-  for (float& x : v) {
-    x -= mean;
-    norm += x * x;
-  }
-  norm = std::sqrt(std::max(norm, 1e-6f));
-  for (float& x : v) x /= norm;
-  return v;
-}
 
 class VisitorsConsumer : public FaceConsumer {
  public:
@@ -139,7 +122,7 @@ class VisitorsConsumer : public FaceConsumer {
   void end_camera();
   void finish_tracks(const std::vector<TrackEnd>& ended);
   void annotate(PipelineItem& item, const std::vector<int>& ids);
-  std::vector<float> look(const PipelineFace& f) const { return look_of(f.data.data() + model_bytes_); }
+  std::vector<float> describe(const std::vector<const PipelineFace*>& faces);
 
   const VisitorsOptions& o_;
   LoadedModel& m_;
@@ -200,15 +183,9 @@ void VisitorsConsumer::end_camera() {
   tracker_.reset();
 }
 
-// Confirmed tracks that end get their descriptor (mean over their best crops) and become the camera's
-// records (end_camera() keeps those that entered); their crops are dropped here, so memory follows the
-// live tracks only.
+// Confirmed tracks that end get their descriptor (the mean of their best frames') and become the camera's
+// records (end_camera() keeps those that entered).
 void VisitorsConsumer::finish_tracks(const std::vector<TrackEnd>& ended) {
-  const auto t0 = Clock::now();
-  std::vector<float> planes;
-  std::vector<std::pair<size_t, size_t>> spans;  // per kept track: first plane, count
-  std::vector<TrackRecord> records;
-  constexpr size_t kPlane = 3 * kDescSide * kDescSide;
   for (const TrackEnd& e : ended) {
     auto it = live_.find(e.id);
     if (it == live_.end()) continue;
@@ -230,30 +207,29 @@ void VisitorsConsumer::finish_tracks(const std::vector<TrackEnd>& ended) {
     r.first_x = lt.first_x, r.first_y = lt.first_y, r.last_x = lt.px, r.last_y = lt.py;
     r.first_side = lt.first_side, r.last_side = lt.side;
     r.path = std::move(lt.path);
-    spans.emplace_back(planes.size() / kPlane, lt.best.size());
-    for (const auto& [quality, rgb] : lt.best) {
-      planes.resize(planes.size() + kPlane);
-      FaceEmbedder::preprocess({rgb.data(), kDescSide, kDescSide}, planes.data() + planes.size() - kPlane);
-    }
-    records.push_back(std::move(r));
-  }
-  std::vector<float> desc;
-  const size_t count = planes.size() / kPlane;
-  for (size_t start = 0; start < count; start += static_cast<size_t>(o_.batch)) {
-    const size_t n = std::min(count - start, static_cast<size_t>(o_.batch));
-    const auto d = embedder_.embed_preprocessed(planes.data() + start * kPlane, n);
-    desc.insert(desc.end(), d.begin(), d.end());
-  }
-  for (size_t i = 0; i < records.size(); ++i) {
-    auto& r = records[i];
     r.descriptor.assign(kDescriptorSize, 0.0f);
-    for (size_t k = 0; k < spans[i].second; ++k) {
-      const float* d = &desc[(spans[i].first + k) * kDescriptorSize];
-      for (int j = 0; j < kDescriptorSize; ++j) r.descriptor[j] += d[j] / static_cast<float>(spans[i].second);
+    for (const auto& [quality, d] : lt.best) {
+      for (int j = 0; j < kDescriptorSize; ++j) r.descriptor[j] += d[j] / static_cast<float>(lt.best.size());
     }
     tracks_.push_back(std::move(r));
   }
-  describe_s_ += seconds_since(t0);
+}
+
+// face-api descriptors of the faces, batched (one batch of planes in memory at a time).
+std::vector<float> VisitorsConsumer::describe(const std::vector<const PipelineFace*>& faces) {
+  constexpr size_t kPlane = 3 * kDescSide * kDescSide;
+  std::vector<float> out, planes;
+  out.reserve(faces.size() * kDescriptorSize);
+  for (size_t start = 0; start < faces.size(); start += static_cast<size_t>(o_.batch)) {
+    const size_t n = std::min(faces.size() - start, static_cast<size_t>(o_.batch));
+    planes.resize(n * kPlane);
+    for (size_t i = 0; i < n; ++i) {
+      FaceEmbedder::preprocess({faces[start + i]->data.data() + model_bytes_, kDescSide, kDescSide}, planes.data() + i * kPlane);
+    }
+    const auto d = embedder_.embed_preprocessed(planes.data(), n);
+    out.insert(out.end(), d.begin(), d.end());
+  }
+  return out;
 }
 
 void VisitorsConsumer::consume(std::vector<PipelineItem>& items) {
@@ -279,6 +255,10 @@ void VisitorsConsumer::consume(std::vector<PipelineItem>& items) {
     }
   }
   classify_s_ += seconds_since(t0);
+  // Every face's descriptor: the tracker's appearance gate, and the best frames' make the track's.
+  t0 = Clock::now();
+  const std::vector<float> descriptors = describe(all);
+  describe_s_ += seconds_since(t0);
   t0 = Clock::now();
   size_t next = 0;
   for (auto& it : items) {
@@ -297,8 +277,9 @@ void VisitorsConsumer::consume(std::vector<PipelineItem>& items) {
     last_frame_ = it.frame;
     std::vector<TrackDetection> dets;
     for (const auto& f : it.faces) {
+      const float* d = &descriptors[(next + dets.size()) * kDescriptorSize];
       dets.push_back({{static_cast<float>(f.box.x), static_cast<float>(f.box.y), static_cast<float>(f.box.width),
-                       static_cast<float>(f.box.height)}, f.score, look(f)});
+                       static_cast<float>(f.box.height)}, f.score, std::vector<float>(d, d + kDescriptorSize)});
     }
     const std::vector<int> ids = tracker_->update(it.frame, dets);
     for (size_t f = 0; f < it.faces.size(); ++f, ++next) {
@@ -323,17 +304,14 @@ void VisitorsConsumer::consume(std::vector<PipelineItem>& items) {
       // The best frames for the descriptor: high score, large face (up to the descriptor's 150 px).
       const float quality = face.score * std::min(side, 150.0f);
       if (static_cast<int>(lt.best.size()) < o_.best_frames || quality > lt.best.back().first) {
-        std::vector<uint8_t> rgb(face.data.begin() + static_cast<long>(model_bytes_), face.data.end());
         if (static_cast<int>(lt.best.size()) == o_.best_frames) lt.best.pop_back();
-        lt.best.emplace_back(quality, std::move(rgb));
+        lt.best.emplace_back(quality, dets[f].look);
         std::sort(lt.best.begin(), lt.best.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
       }
     }
     if (video_out_ && !it.image.empty()) annotate(it, ids);
     it.image.release();
-    track_s_ += seconds_since(t0);
     finish_tracks(tracker_->take_ended());
-    t0 = Clock::now();
   }
   track_s_ += seconds_since(t0);
   // Hours of video: hand the heap's free pages back now and then. tune_allocator() keeps them (LibTorch's
