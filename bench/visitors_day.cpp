@@ -1,7 +1,10 @@
 // `agegender visitors` on a generated store day: count, pairwise precision/recall, gender share, age-group
 // distribution against the truth, speed (real-time factor, per-stage times) and peak memory.
-//   bench_visitors ARCHIVE MODEL WORK_DIR [PEOPLE=300] [easy] [-- extra visitors flags...]
+//   bench_visitors ARCHIVE MODEL WORK_DIR [PEOPLE=300] [easy] [seed=2026] [record|replay] [-- visitors flags...]
 // `easy`: the integration test's day (640x360, large faces, one person at a time, one segment, seed 3).
+// `record`: also write the day's evidence (faces, age/gender, descriptors: biometric) to WORK_DIR/day.agev;
+// `replay`: run tracking, stitching and clustering on it again (seconds, not minutes; e.g. with other
+// --look-distance / --stitch-gap / --same-person), scored the same way.
 // The day (videos + truth.json) is generated into WORK_DIR/day once and reused while PEOPLE is unchanged;
 // results go to WORK_DIR/result.
 #include <cstdio>
@@ -17,7 +20,8 @@ namespace fs = std::filesystem;
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: %s ARCHIVE MODEL WORK_DIR [PEOPLE=300] [easy] [seed=2026] [-- visitors flags...]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s ARCHIVE MODEL WORK_DIR [PEOPLE=300] [easy] [seed=2026] [record|replay] [-- visitors flags...]\n",
+                 argv[0]);
     return 2;
   }
   const std::string archive = argv[1], model = argv[2], work = argv[3];
@@ -27,6 +31,16 @@ int main(int argc, char** argv) {
   argi += easy;
   uint64_t seed = 2026;  // another seed: a day the defaults were not chosen on
   if (argc > argi && std::string(argv[argi]).rfind("seed=", 0) == 0) seed = std::stoull(std::string(argv[argi++]).substr(5));
+  const std::string mode = argc > argi && std::string(argv[argi]) != "--" ? argv[argi++] : "";
+  if (!mode.empty() && mode != "record" && mode != "replay") {
+    std::fprintf(stderr, "bench_visitors: '%s': expected record, replay or --\n", mode.c_str());
+    return 2;
+  }
+  const fs::path evidence = fs::path(work) / "day.agev";
+  if (mode == "replay" && !fs::exists(evidence)) {
+    std::fprintf(stderr, "bench_visitors: replay: %s does not exist (run with 'record' first)\n", evidence.c_str());
+    return 2;
+  }
   std::string extra;
   for (int i = argi; i < argc; ++i) {
     if (std::string(argv[i]) != "--") extra += std::string(" ") + argv[i];
@@ -39,6 +53,11 @@ int main(int argc, char** argv) {
     uint64_t made_with = 2026;  // days made before seed.txt was written used 2026
     if (std::ifstream sf(day / "seed.txt"); sf) sf >> made_with;
     reuse = static_cast<int>(truth.age.size()) == people && made_with == seed;
+  }
+  if (!reuse && mode == "replay") {
+    std::fprintf(stderr, "bench_visitors: replay: %s holds no day of %d people made with seed %llu\n", day.c_str(), people,
+                 static_cast<unsigned long long>(seed));
+    return 2;
   }
   if (!reuse) {
     fs::remove_all(day);
@@ -60,8 +79,10 @@ int main(int argc, char** argv) {
                truth.videos.size(), truth.video_seconds);
   const fs::path result = fs::path(work) / "result";
   const std::string cmd = "/usr/bin/time -f 'peak_rss_kb %M' -o " + (fs::path(work) / "time.txt").string() + " " +
-                          AGEGENDER_BIN + " visitors --model " + model + " --input " + (day / "videos").string() +
-                          " --out " + result.string() + " --start " + truth.start + " --quiet" + extra;
+                          AGEGENDER_BIN + " visitors --model " + model + " --input " +
+                          (mode == "replay" ? evidence : day / "videos").string() + " --out " + result.string() +
+                          " --start " + truth.start + " --quiet" + extra +
+                          (mode == "record" ? " --record-evidence " + evidence.string() : "");
   std::fprintf(stderr, "%s\n", cmd.c_str());
   if (std::system(cmd.c_str()) != 0) return 1;
   const DayScore s = score_day(result.string(), truth);

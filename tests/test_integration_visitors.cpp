@@ -94,9 +94,11 @@ TEST(RealUtkFace, VisitorsCountsAnEasyStoreDayExactly) {
   o.easy = true;
   o.seed = 3;
   const bench::StoreDayTruth truth = bench::generate_store_day(o);
+  // Also recorded (--record-evidence, outside --out) for the replay check at the end.
+  const std::string flags = " --start " + truth.start + " --detect tiny --tiny-input 416 --every 2 --threads 2 --quiet";
   const auto r = agegender::test::run_cli("visitors --model " + model + " --input " + dir.str("day/videos") + " --out " +
-                                          dir.str("out") + " --models " + models + " --start " + truth.start +
-                                          " --detect tiny --tiny-input 416 --every 2 --threads 2 --quiet");
+                                          dir.str("out") + " --models " + models + " --record-evidence " +
+                                          dir.str("day.agev") + flags);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const bench::DayScore s = bench::score_day(dir.str("out"), truth);
   std::cout << "[ info     ] easy day: " << s.to_json().dump() << "\n";
@@ -115,4 +117,17 @@ TEST(RealUtkFace, VisitorsCountsAnEasyStoreDayExactly) {
   for (const auto& e : fs::directory_iterator(dir.path() / "out")) files.insert(e.path().filename().string());
   EXPECT_EQ(files, (std::set<std::string>{"report.html", "summary.json", "tracks.csv", "visitors.csv"}));
   expect_report_renders(dir.path() / "out");
+
+  // The recorded day replays (no video, no detector, no face models) to the very tracks and visitors of
+  // the run that recorded it.
+  const auto rep = agegender::test::run_cli("visitors --model " + model + " --input " + dir.str("day.agev") + " --out " +
+                                            dir.str("rep") + " --models " + dir.str("no-models") + flags);
+  ASSERT_EQ(rep.exit_code, 0) << rep.output;
+  for (const char* f : {"tracks.csv", "visitors.csv"}) {
+    EXPECT_EQ(agegender::test::read_file(dir.path() / "rep" / f), agegender::test::read_file(dir.path() / "out" / f)) << f;
+  }
+  const auto replayed = nlohmann::json::parse(agegender::test::read_file(dir.path() / "rep" / "summary.json"));
+  EXPECT_EQ(replayed["processing"]["replayed"], true);
+  EXPECT_EQ(replayed["processing"]["frames"], summary["processing"]["frames"]);
+  EXPECT_EQ(replayed["processing"]["stages_seconds"]["detect"], 0);
 }

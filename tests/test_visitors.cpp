@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <limits>
 #include <random>
 #include <set>
@@ -547,8 +548,23 @@ TEST(VisitorsCli, UsageErrorsNameTheFlag) {
   r = agegender::test::run_cli(base + " --roi 0,0,10,10");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find(named(dir.str("none"))), std::string::npos) << "the missing input is named: " << r.output;
+  r = agegender::test::run_cli(base + " --look-distance 0");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find(named("--look-distance")), std::string::npos) << r.output;
+  r = agegender::test::run_cli(base + " --record-evidence " + dir.str("day.csv"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find(named(".agev")), std::string::npos) << r.output;
+  const std::string replay = "visitors --model " + dir.str("none") + " --out " + dir.str("out") + " --input ";
+  r = agegender::test::run_cli(replay + dir.str("missing.agev"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find(named(dir.str("missing.agev"))), std::string::npos) << r.output;
+  std::ofstream(dir.path() / "day.agev") << "x";
+  r = agegender::test::run_cli(replay + dir.str("day.agev") + " --annotate " + dir.str("a.mp4"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find(named("--annotate")), std::string::npos) << r.output;
   r = agegender::test::run_cli("visitors --help");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.output.find("Privacy"), std::string::npos);
+  EXPECT_NE(r.output.find("--record-evidence"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "out")) << "nothing written on a usage error";
 }

@@ -50,6 +50,9 @@ struct VisitorsOptions : DetectionFlags {
   std::string annotate;       // video file (one video input) or folder (one .mp4 per video)
   bool blur = false;          // blur faces in the annotated video
   bool keep_descriptors = false;  // write descriptors.csv (biometric data)
+  std::string record_evidence;    // write every frame's faces (boxes, age/gender, descriptors: biometric
+                                  // data) to this .agev file; `input` naming one replays it
+  float look_distance = 0.45f;    // the tracker's appearance gate (TrackerOptions::max_look_distance)
   int threads = 0, batch = 64;
   int64_t max_pixels = kDefaultMaxPixels;
   std::string device = "auto";

@@ -13,7 +13,7 @@
 namespace agegender {
 
 void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& fill) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const std::string tmp = atomic_temp_path(path);
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw RuntimeError("cannot write " + tmp + ": " + std::strerror(errno));
@@ -30,6 +30,12 @@ void write_file_atomic(const std::string& path, const std::function<void(std::os
       throw RuntimeError("cannot write " + tmp + " (disk full?)");
     }
   }
+  commit_atomic(tmp, path);
+}
+
+std::string atomic_temp_path(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
+
+void commit_atomic(const std::string& tmp, const std::string& path) {
   // fsync so a crash after rename never leaves an empty file under the final name.
   const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd >= 0) {

@@ -20,7 +20,8 @@ void add_visitors(CLI::App& app) {
   cmd->add_option("--model", o->model, "Trained age/gender run directory or .safetensors checkpoint")->required();
   cmd->add_option("--input", o->input,
                   "A video, a folder of videos (one camera each, sorted by name), or folders of frames "
-                  "(each folder one camera, frames in name order)")
+                  "(each folder one camera, frames in name order); or a .agev file from --record-evidence, replayed "
+                  "through tracking and clustering without detecting again")
       ->required();
   cmd->add_option("--out", o->out, "Output folder (created)")->required();
   cmd->add_option("--start", o->start,
@@ -42,6 +43,9 @@ void add_visitors(CLI::App& app) {
   cmd->add_option("--track-score", o->track_score, "Detections scoring at least this start tracks (weaker ones, down "
                                                    "to --min-score, only extend existing tracks)")
       ->capture_default_str();
+  cmd->add_option("--look-distance", o->look_distance,
+                  "Descriptor distance within which a face may continue a track (the tracker's appearance gate)")
+      ->capture_default_str();
   cmd->add_option("--best-frames", o->best_frames, "Frames per track whose descriptors are averaged")->capture_default_str();
   cmd->add_option("--visit-gap", o->visit_gap, "Seconds after which a visitor seen again counts a new visit")
       ->capture_default_str();
@@ -54,6 +58,9 @@ void add_visitors(CLI::App& app) {
   cmd->add_flag("--blur", o->blur, "Blur every face in the --annotate video");
   cmd->add_flag("--keep-descriptors", o->keep_descriptors,
                 "Also write descriptors.csv (one 128-d face descriptor per track: biometric data)");
+  cmd->add_option("--record-evidence", o->record_evidence,
+                  "Also write FILE.agev: every processed frame's faces (boxes, scores, age/gender, descriptors: "
+                  "biometric data) for replaying the day with other tracking settings (--input FILE.agev)");
   add_detection_options(cmd, *o, /*landmark_columns=*/false);
   add_media_options(cmd, o->every, o->batch, o->max_pixels, o->threads, o->device);
   cmd->add_flag("--quiet,-q", o->quiet, "No progress lines");

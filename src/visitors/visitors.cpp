@@ -27,6 +27,7 @@
 #include "visitors/cluster.hpp"
 #include "visitors/day.hpp"
 #include "visitors/day_outputs.hpp"
+#include "visitors/evidence.hpp"
 #include "visitors/stitch.hpp"
 #include "visitors/tracker.hpp"
 
@@ -65,15 +66,20 @@ struct LiveTrack {
   std::vector<std::pair<float, std::vector<float>>> best;  // quality, descriptor
 };
 
-class VisitorsConsumer : public FaceConsumer {
+// Turns the face pipeline's chunks into evidence (age/gender, descriptors: batched networks) and tracks
+// it; a replay of recorded evidence enters at start_camera / track_frame / end_camera.
+class VisitorsConsumer : public FaceConsumer, public EvidenceSink {
  public:
-  VisitorsConsumer(const VisitorsOptions& o, LoadedModel& m, FaceEmbedder& embedder, const DayInfo& info)
-      : o_(o), m_(m), embedder_(embedder), info_(info),
+  /// `embedder` may be null when only evidence is replayed; `recorder`, when given, gets all evidence.
+  VisitorsConsumer(const VisitorsOptions& o, LoadedModel& m, FaceEmbedder* embedder, const DayInfo& info,
+                   EvidenceWriter* recorder)
+      : o_(o), m_(m), embedder_(embedder), recorder_(recorder), info_(info),
         decoder_(m.spec, m.binning, m.class_mean_age),
         model_bytes_(static_cast<size_t>(m.input.channels) * m.input.size * m.input.size) {
     tracker_options_.high_score = o.track_score;
     tracker_options_.confirm_frames = o.min_track_frames;
     tracker_options_.max_missed = o.max_missed;
+    tracker_options_.max_look_distance = o.look_distance;
   }
 
   void prepare_face(const FoundFace& found, PipelineFace& face) const override {
@@ -117,16 +123,20 @@ class VisitorsConsumer : public FaceConsumer {
   size_t frames = 0, faces = 0, errors = 0, stitched = 0;
   double video_seconds = 0;
 
+  void start_camera(const std::string& name, double fps) override;
+  void track_frame(const FrameEvidence& frame) override { track(frame); }
+  void end_camera() override;
+
  private:
-  void start_camera(const std::string& name, double fps);
-  void end_camera();
+  std::vector<int> track(const FrameEvidence& frame);  // the frame's track ids, per face
   void finish_tracks(const std::vector<TrackEnd>& ended);
   void annotate(PipelineItem& item, const std::vector<int>& ids);
   std::vector<float> describe(const std::vector<const PipelineFace*>& faces);
 
   const VisitorsOptions& o_;
   LoadedModel& m_;
-  FaceEmbedder& embedder_;
+  FaceEmbedder* embedder_;
+  EvidenceWriter* recorder_;
   const DayInfo& info_;
   HeadDecoder decoder_;
   size_t model_bytes_;
@@ -156,10 +166,12 @@ void VisitorsConsumer::start_camera(const std::string& name, double fps) {
   still_frame_ = 0;
   last_frame_ = -1;
   tracker_ = std::make_unique<Tracker>(tracker_options_);
+  if (recorder_) recorder_->start_camera(name, fps);
 }
 
 void VisitorsConsumer::end_camera() {
   if (!tracker_) return;
+  if (recorder_) recorder_->end_camera();
   tracker_->finish();
   finish_tracks(tracker_->take_ended());
   // Walks broken apart by a pillar or a long miss become one track again (a walk may cross the entry
@@ -226,10 +238,53 @@ std::vector<float> VisitorsConsumer::describe(const std::vector<const PipelineFa
     for (size_t i = 0; i < n; ++i) {
       FaceEmbedder::preprocess({faces[start + i]->data.data() + model_bytes_, kDescSide, kDescSide}, planes.data() + i * kPlane);
     }
-    const auto d = embedder_.embed_preprocessed(planes.data(), n);
+    const auto d = embedder_->embed_preprocessed(planes.data(), n);
     out.insert(out.end(), d.begin(), d.end());
   }
   return out;
+}
+
+std::vector<int> VisitorsConsumer::track(const FrameEvidence& fe) {
+  if (recorder_) recorder_->frame(fe);
+  if (fe.frame < 0 || !tracker_) {
+    ++errors;
+    return {};
+  }
+  if (fe.error) ++errors;
+  ++frames;
+  last_frame_ = fe.frame;
+  std::vector<TrackDetection> dets;
+  for (const FaceEvidence& f : fe.faces) dets.push_back({f.box, f.score, f.descriptor});
+  const std::vector<int> ids = tracker_->update(fe.frame, dets);
+  const size_t k = m_.binning.class_names().size();
+  for (size_t f = 0; f < fe.faces.size(); ++f) {
+    ++faces;
+    if (ids[f] < 0) continue;
+    const FaceEvidence& face = fe.faces[f];
+    LiveTrack& lt = live_[ids[f]];
+    if (lt.fusion.frames() == 0) {
+      lt.fusion = TrackFusion(k);
+      lt.first_frame = fe.frame;
+    }
+    lt.last_frame = fe.frame;
+    const float side = face.box.w;
+    lt.fusion.add(face.age_probs.empty() ? nullptr : face.age_probs.data(), face.female_prob, face.score, side);
+    const float x = face.box.cx(), y = face.box.cy();
+    lt.entered = info_.entries.step(lt.entered, lt.has_prev, lt.px, lt.py, x, y);
+    if (!lt.has_prev) lt.first_x = x, lt.first_y = y, lt.first_side = side;
+    lt.has_prev = true;
+    lt.px = x, lt.py = y, lt.side = side;
+    lt.path.push_back({camera_start_ + fe.frame / fps_, x, y, side});
+    // The best frames for the descriptor: high score, large face (up to the descriptor's 150 px).
+    const float quality = face.score * std::min(side, 150.0f);
+    if (static_cast<int>(lt.best.size()) < o_.best_frames || quality > lt.best.back().first) {
+      if (static_cast<int>(lt.best.size()) == o_.best_frames) lt.best.pop_back();
+      lt.best.emplace_back(quality, face.descriptor);
+      std::sort(lt.best.begin(), lt.best.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    }
+  }
+  finish_tracks(tracker_->take_ended());
+  return ids;
 }
 
 void VisitorsConsumer::consume(std::vector<PipelineItem>& items) {
@@ -267,51 +322,23 @@ void VisitorsConsumer::consume(std::vector<PipelineItem>& items) {
       if (!tracker_ || folder != camera_name_) start_camera(folder, o_.fps > 0 ? o_.fps : 10.0);
       it.frame = still_frame_++;
     }
-    if (!tracker_ || it.frame < 0) {  // a video that could not be opened
-      ++errors;
-      next += it.faces.size();
-      continue;
-    }
-    if (!it.error.empty() && it.error != "no face found") ++errors;
-    ++frames;
-    last_frame_ = it.frame;
-    std::vector<TrackDetection> dets;
+    FrameEvidence fe;
+    fe.frame = tracker_ ? it.frame : -1;  // no camera: a video that could not be opened
+    fe.error = !it.error.empty() && it.error != "no face found";
     for (const auto& f : it.faces) {
-      const float* d = &descriptors[(next + dets.size()) * kDescriptorSize];
-      dets.push_back({{static_cast<float>(f.box.x), static_cast<float>(f.box.y), static_cast<float>(f.box.width),
-                       static_cast<float>(f.box.height)}, f.score, std::vector<float>(d, d + kDescriptorSize)});
+      FaceEvidence e;
+      e.box = {static_cast<float>(f.box.x), static_cast<float>(f.box.y), static_cast<float>(f.box.width),
+               static_cast<float>(f.box.height)};
+      e.score = f.score;
+      if (!age_probs.empty()) e.age_probs.assign(&age_probs[next * k], &age_probs[(next + 1) * k]);
+      if (!female_probs.empty()) e.female_prob = female_probs[next];
+      e.descriptor.assign(&descriptors[next * kDescriptorSize], &descriptors[(next + 1) * kDescriptorSize]);
+      fe.faces.push_back(std::move(e));
+      ++next;
     }
-    const std::vector<int> ids = tracker_->update(it.frame, dets);
-    for (size_t f = 0; f < it.faces.size(); ++f, ++next) {
-      ++faces;
-      if (ids[f] < 0) continue;
-      const PipelineFace& face = it.faces[f];
-      LiveTrack& lt = live_[ids[f]];
-      if (lt.fusion.frames() == 0) {
-        lt.fusion = TrackFusion(k);
-        lt.first_frame = it.frame;
-      }
-      lt.last_frame = it.frame;
-      const float side = static_cast<float>(face.box.width);
-      lt.fusion.add(age_probs.empty() ? nullptr : &age_probs[next * k], female_probs.empty() ? -1.0f : female_probs[next],
-                    face.score, side);
-      const float x = dets[f].box.cx(), y = dets[f].box.cy();
-      lt.entered = info_.entries.step(lt.entered, lt.has_prev, lt.px, lt.py, x, y);
-      if (!lt.has_prev) lt.first_x = x, lt.first_y = y, lt.first_side = side;
-      lt.has_prev = true;
-      lt.px = x, lt.py = y, lt.side = side;
-      lt.path.push_back({camera_start_ + it.frame / fps_, x, y, side});
-      // The best frames for the descriptor: high score, large face (up to the descriptor's 150 px).
-      const float quality = face.score * std::min(side, 150.0f);
-      if (static_cast<int>(lt.best.size()) < o_.best_frames || quality > lt.best.back().first) {
-        if (static_cast<int>(lt.best.size()) == o_.best_frames) lt.best.pop_back();
-        lt.best.emplace_back(quality, dets[f].look);
-        std::sort(lt.best.begin(), lt.best.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-      }
-    }
-    if (video_out_ && !it.image.empty()) annotate(it, ids);
+    const std::vector<int> ids = track(fe);
+    if (video_out_ && !it.image.empty() && !ids.empty()) annotate(it, ids);
     it.image.release();
-    finish_tracks(tracker_->take_ended());
   }
   track_s_ += seconds_since(t0);
   // Hours of video: hand the heap's free pages back now and then. tune_allocator() keeps them (LibTorch's
@@ -373,6 +400,10 @@ void check_options(const VisitorsOptions& o) {
   }
   if (o.visit_gap < 0) throw UsageError("--visit-gap must be >= 0 seconds");
   if (!(o.stitch_gap >= 0 && o.stitch_gap <= 60)) throw UsageError("--stitch-gap must be 0 (off) to 60 seconds");
+  if (!(o.look_distance > 0 && o.look_distance < 4)) throw UsageError("--look-distance must be in (0, 4) (a descriptor distance)");
+  if (!o.record_evidence.empty() && fs::path(o.record_evidence).extension() != kEvidenceExtension) {
+    throw UsageError("--record-evidence " + o.record_evidence + ": expected a file name ending in " + kEvidenceExtension);
+  }
 }
 
 }  // namespace
@@ -385,8 +416,12 @@ VisitorsReport run_visitors(const VisitorsOptions& o) {
   DayInfo info;
   info.clock = DayClock::parse(o.start);
   info.entries = EntryRule::parse(o.line, o.roi);
-  const std::vector<PredictInput> inputs = list_predict_inputs(o.input);
-  check_annotate(o, inputs);
+  // A recorded day (--record-evidence) replays through tracking, stitching and clustering only.
+  const bool replay = fs::path(o.input).extension() == kEvidenceExtension;
+  if (replay && !fs::is_regular_file(o.input)) throw UsageError("--input " + o.input + ": no such evidence file");
+  if (replay && !o.annotate.empty()) throw UsageError("--annotate needs video input: " + o.input + " holds no images");
+  const std::vector<PredictInput> inputs = replay ? std::vector<PredictInput>{} : list_predict_inputs(o.input);
+  if (!replay) check_annotate(o, inputs);
   DetectorOptions det = detector_options(o);
   det.tiny_input = o.tiny_input;
   if (o.tiny_input < 128 || o.tiny_input > 1600 || o.tiny_input % 32 != 0) {
@@ -400,22 +435,30 @@ VisitorsReport run_visitors(const VisitorsOptions& o) {
   LoadedModel model = load_trained_model(o.model);
   model.model->to(device);
   model.model->eval();
-  FaceEmbedder embedder(face_models_dir(o.models), o.device);
+  std::unique_ptr<FaceEmbedder> embedder;
+  if (!replay) embedder = std::make_unique<FaceEmbedder>(face_models_dir(o.models), o.device);
   info.age_groups = model.binning.class_names();
   info.class_mean_age = model.class_mean_age;
+  std::unique_ptr<EvidenceWriter> recorder;
+  if (!o.record_evidence.empty()) recorder = std::make_unique<EvidenceWriter>(o.record_evidence, info.age_groups);
 
-  VisitorsConsumer consumer(o, model, embedder, info);
-  FacePipelineOptions po;
-  po.inputs = &inputs;
-  po.detector = det;
-  po.every = o.every;
-  po.threads = threads;
-  po.max_pixels = o.max_pixels;
-  po.keep_images = !o.annotate.empty();
-  po.quiet = o.quiet;
-  po.label = "Visitors";
+  VisitorsConsumer consumer(o, model, embedder.get(), info, recorder.get());
   const auto t0 = Clock::now();
-  const PipelineReport p = run_face_pipeline(po, consumer);
+  PipelineReport p;
+  if (replay) {
+    p.inputs = p.read_ok = replay_evidence(o.input, info.age_groups, consumer);
+  } else {
+    FacePipelineOptions po;
+    po.inputs = &inputs;
+    po.detector = det;
+    po.every = o.every;
+    po.threads = threads;
+    po.max_pixels = o.max_pixels;
+    po.keep_images = !o.annotate.empty();
+    po.quiet = o.quiet;
+    po.label = "Visitors";
+    p = run_face_pipeline(po, consumer);
+  }
   std::vector<TrackRecord> tracks = consumer.finish();
   throw_if_nothing_read(p);
 
@@ -458,10 +501,13 @@ VisitorsReport run_visitors(const VisitorsOptions& o) {
                      {"same_person", o.same_person},
                      {"min_track_frames", o.min_track_frames},
                      {"stitch_gap", o.stitch_gap},
+                     {"look_distance", o.look_distance},
+                     {"replayed", replay},
                      {"stitched_tracks", consumer.stitched},
                      {"peak_rss_mb", peak_rss_mb()}};
   r.summary = day_summary(tracks, visitors, info);
   write_day_outputs(o.out, tracks, visitors, r.summary, info, o.keep_descriptors);
+  if (recorder) recorder->commit();
   return r;
 }
 
