@@ -2,6 +2,9 @@
 // two cameras, made at test time, never stored), and its HTML report opened in headless Chromium.
 #include <gtest/gtest.h>
 
+#include <opencv2/videoio.hpp>
+
+#include <algorithm>
 #include <regex>
 
 #include "prepared_fixture.hpp"
@@ -130,4 +133,19 @@ TEST(RealUtkFace, VisitorsCountsAnEasyStoreDayExactly) {
   EXPECT_EQ(replayed["processing"]["replayed"], true);
   EXPECT_EQ(replayed["processing"]["frames"], summary["processing"]["frames"]);
   EXPECT_EQ(replayed["processing"]["stages_seconds"]["detect"], 0);
+
+  // --annotate writes every processed frame, with faces or without (the day has stretches without anyone).
+  std::vector<std::string> videos;
+  for (const auto& e : fs::directory_iterator(dir.path() / "day" / "videos")) videos.push_back(e.path().string());
+  std::sort(videos.begin(), videos.end());
+  const auto ann = agegender::test::run_cli("visitors --model " + model + " --input " + videos[0] + " --out " +
+                                            dir.str("ann") + " --models " + models + " --annotate " + dir.str("a.mp4") +
+                                            " --blur" + flags);
+  ASSERT_EQ(ann.exit_code, 0) << ann.output;
+  const auto ann_summary = nlohmann::json::parse(agegender::test::read_file(dir.path() / "ann" / "summary.json"));
+  cv::VideoCapture cap(dir.str("a.mp4"));
+  ASSERT_TRUE(cap.isOpened());
+  long written = 0;
+  for (cv::Mat frame; cap.read(frame);) ++written;
+  EXPECT_EQ(written, ann_summary["processing"]["frames"].get<long>());
 }

@@ -337,7 +337,7 @@ void VisitorsConsumer::consume(std::vector<PipelineItem>& items) {
       ++next;
     }
     const std::vector<int> ids = track(fe);
-    if (video_out_ && !it.image.empty() && !ids.empty()) annotate(it, ids);
+    if (video_out_ && !it.image.empty() && ids.size() == it.faces.size()) annotate(it, ids);  // every frame, faces or not
     it.image.release();
   }
   track_s_ += seconds_since(t0);
