@@ -2,6 +2,7 @@
 // huge safetensors headers, absurd thread counts, odd file names, foreign caches, unknown commands.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -39,37 +40,55 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-}  // namespace
-
-TEST(HostileInput, SafetensorsHeaderWith200kEntriesParsesInWellUnderASecond) {
-  constexpr size_t kTensors = 200000;
-  json header = json::object();
-  for (size_t i = 0; i < kTensors; ++i) {
-    header["t" + std::to_string(i)] = {{"dtype", "U8"}, {"shape", {1}}, {"data_offsets", {i, i + 1}}};
-  }
-  const std::string h = header.dump();
+// The 8-byte little-endian length safetensors puts before its json header, then the header.
+std::string length_prefixed(const std::string& h) {
   std::string bytes(8, '\0');
   const uint64_t n = h.size();
   std::memcpy(bytes.data(), &n, 8);
-  bytes += h + std::string(kTensors, 'x');
-  const auto t0 = std::chrono::steady_clock::now();
-  const StFile f = parse_safetensors(bytes, "big.safetensors");
-  const double secs = seconds_since(t0);
-  EXPECT_EQ(f.tensors.size(), kTensors);
-  EXPECT_LT(secs, 1.0) << "parsing a 200k-entry header took " << secs << " s";
+  return bytes + h;
+}
+
+// A safetensors file whose header lists `count` one-byte tensors, plus the json of that header.
+std::string safetensors_with(size_t count, json& header) {
+  header = json::object();
+  for (size_t i = 0; i < count; ++i) {
+    header["t" + std::to_string(i)] = {{"dtype", "U8"}, {"shape", {1}}, {"data_offsets", {i, i + 1}}};
+  }
+  return length_prefixed(header.dump()) + std::string(count, 'x');
+}
+
+// Fastest of three parses: the least disturbed by whatever else the machine runs.
+double best_parse_seconds(const std::string& bytes) {
+  double best = 1e9;
+  for (int i = 0; i < 3; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    parse_safetensors(bytes, "big.safetensors");
+    best = std::min(best, seconds_since(t0));
+  }
+  return best;
+}
+
+}  // namespace
+
+// Scaling, not wall time, is what this guards (a quadratic overlap or duplicate check): ten times the
+// entries must cost well under a hundred times the time. The absolute bound only catches a hang.
+TEST(HostileInput, SafetensorsHeaderWith200kEntriesParsesInLinearTime) {
+  constexpr size_t kTensors = 200000;
+  json small_header;
+  json header;
+  const std::string small = safetensors_with(kTensors / 10, small_header);
+  const std::string bytes = safetensors_with(kTensors, header);
+  EXPECT_EQ(parse_safetensors(bytes, "big.safetensors").tensors.size(), kTensors);
+  const double t_small = best_parse_seconds(small);
+  const double t_big = best_parse_seconds(bytes);
+  EXPECT_LT(t_big, 30 * t_small) << "20k entries: " << t_small << " s, 200k entries: " << t_big << " s";
+  EXPECT_LT(t_big, 10.0) << "parsing a 200k-entry header took " << t_big << " s";
   // Validation still holds at that size: one overlapping pair and one duplicate name are found.
   header["t7"]["data_offsets"] = {8, 9};
-  std::string overlap = header.dump();
-  std::string ob(8, '\0');
-  const uint64_t on = overlap.size();
-  std::memcpy(ob.data(), &on, 8);
-  EXPECT_THROW(parse_safetensors(ob + overlap + std::string(kTensors, 'x')), RuntimeError);
+  EXPECT_THROW(parse_safetensors(length_prefixed(header.dump()) + std::string(kTensors, 'x')), RuntimeError);
   const std::string dup = R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})";
-  std::string db(8, '\0');
-  const uint64_t dn = dup.size();
-  std::memcpy(db.data(), &dn, 8);
   try {
-    parse_safetensors(db + dup + "xx", "dup.safetensors");
+    parse_safetensors(length_prefixed(dup) + "xx", "dup.safetensors");
     FAIL() << "duplicate names accepted";
   } catch (const RuntimeError& e) {
     EXPECT_TRUE(contains(e.what(), "duplicate tensor names")) << e.what();
