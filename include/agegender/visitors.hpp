@@ -41,7 +41,7 @@ struct VisitorsOptions : DetectionFlags {
   int tiny_input = 832;     // --detect tiny: network input side (multiple of 32; larger finds smaller faces)
   std::string line, roi;      // entry counting (one of them)
   double same_person = kDefaultSamePerson;
-  int min_track_frames = 2;   // K detections before a track counts
+  int min_track_frames = 3;   // K detections before a track counts (3: two-detection pieces split walks)
   int max_missed = 8;         // processed frames a track may go unseen
   double stitch_gap = 2.0;    // seconds across which one camera's broken tracks are joined (0 = off)
   int best_frames = 8;        // frames whose descriptors make a track's descriptor (4 -> 8: pairs over walks
