@@ -88,11 +88,54 @@ TEST(BatchLoader, FlipOnlyAugmentationGivesOriginalOrMirror) {
   EXPECT_LT(flipped, 14);
 }
 
+// Each image is either untouched or exactly the original brought down to one side in downscale_min..15 and
+// back up (noise images lose most of their variance that way); the probability is honoured.
+TEST(BatchLoader, DownscaleGivesTheImageAtALowerResolution) {
+  const int64_t side = 16;
+  const auto d = make_split(64, side);
+  AugmentConfig aug;
+  aug.hflip = false, aug.shift = aug.brightness = aug.contrast = 0;
+  aug.downscale = 0.5, aug.downscale_min = 4;
+  EXPECT_EQ(augment_needing_pixels(aug), "train.augment.downscale = 0.500000");
+  int degraded = 0;
+  for (const auto& batch : epoch(d, &aug, 3)) {
+    for (int64_t i = 0; i < batch.x.size(0); ++i) {
+      const auto orig = d.images[batch.age_class[i].item<int64_t>()].contiguous();
+      const auto got = (batch.x[i] * 0.25 + 0.5).mul(255).round().to(torch::kUInt8);
+      if (torch::equal(got, orig)) continue;
+      bool matched = false;
+      for (int low = aug.downscale_min; low < side && !matched; ++low) {
+        auto expected = orig.clone();
+        degrade_resolution(expected.data_ptr<uint8_t>(), 3, static_cast<int>(side), low);
+        matched = torch::equal(got, expected);
+      }
+      EXPECT_TRUE(matched) << "sample " << i << " is neither the image nor a lower resolution of it";
+      EXPECT_LT(got.to(torch::kFloat).std().item<float>(), 0.8f * orig.to(torch::kFloat).std().item<float>());
+      ++degraded;
+    }
+  }
+  EXPECT_GT(degraded, 16);
+  EXPECT_LT(degraded, 48);
+}
+
+TEST(Preprocess, DegradeResolutionKeepsFlatImagesAndFlattensFineDetail) {
+  std::vector<uint8_t> flat(3 * 20 * 20, 77);
+  degrade_resolution(flat.data(), 3, 20, 5);
+  for (uint8_t v : flat) ASSERT_EQ(v, 77);
+  std::vector<uint8_t> checker(20 * 20);
+  for (int y = 0; y < 20; ++y) {
+    for (int x = 0; x < 20; ++x) checker[static_cast<size_t>(y * 20 + x)] = (x + y) % 2 ? 200 : 0;
+  }
+  degrade_resolution(checker.data(), 1, 20, 10);  // 2x2 blocks of a 1-pixel checkerboard average to 100
+  for (uint8_t v : checker) ASSERT_EQ(v, 100);
+}
+
 // The GPU path's raw loader + DeviceAugment gives the CPU loader's batches (run here on the CPU).
 TEST(BatchLoader, RawBatchesAugmentedAsTensorsMatchTheCpuLoader) {
   const auto d = make_split(21, 12);
   AugmentConfig aug;
   aug.hflip = true, aug.shift = 0.2, aug.brightness = 0.3, aug.contrast = 0.4;
+  aug.downscale = 0.5, aug.downscale_min = 4;
   ModelInput in = input_for(d);
   in.norm = {{0.4f, 0.5f, 0.6f}, {0.2f, 0.25f, 0.3f}};
   for (const bool augment : {true, false}) {

@@ -78,11 +78,15 @@ TEST(Config, OutOfRangeAndEnumValues) {
   for (const char* bad : {"train.lr=0", "train.epochs=0", "data.size=8", "model.dropout=1.5", "train.threads=-1",
                           "train.optimizer=rmsprop", "train.schedule=step", "labels.age_bins=decades",
                           "labels.tasks=[]", "labels.tasks=[\"race\"]", "model.trainable_conv_layers=14", "name=a/b",
-                          "train.seed=-3"}) {
+                          "train.seed=-3", "train.augment.downscale=1.5", "train.finetune.augment.downscale_min=4"}) {
     const std::string key = std::string(bad).substr(0, std::string(bad).find('='));
     const auto msg = usage_error([&] { resolve_config_tree("", {bad}); });
     EXPECT_NE(msg.find("'" + key), std::string::npos) << bad << " -> " << msg;
   }
+  // The low-resolution side must fit the input only while the augmentation is on.
+  const auto msg = usage_error([] { resolve_config_tree("", {"train.augment.downscale=0.5", "train.augment.downscale_min=64"}); });
+  EXPECT_NE(msg.find("'train.augment.downscale_min'"), std::string::npos) << msg;
+  EXPECT_NO_THROW(resolve_config_tree("", {"train.augment.downscale_min=64"}));
 }
 
 TEST(Config, MissingPathsAndBadFiles) {

@@ -37,6 +37,10 @@ struct AugmentConfig {
   double shift = 0.1;       // max translation, fraction of the side
   double brightness = 0.2;  // max additive change, fraction of full range
   double contrast = 0.2;    // max multiplicative change around the mean
+  // Resolution: with this probability an image is shrunk to a side drawn from downscale_min..input size
+  // and enlarged back, as a face far from a store camera reaches the model (scene faces of 48-100 px).
+  double downscale = 0;
+  int downscale_min = 48;
 };
 
 // A second phase after the first one's epochs: the best weights so far, more layers unfrozen, a lower
@@ -46,7 +50,7 @@ struct FinetuneConfig {
   double lr = 2e-5;                 // peak; cosine to 0 over the phase after the warm-up
   int warmup_epochs = 1;            // linear warm-up: epoch k of w runs at lr * k / (w + 1)
   int trainable_conv_layers = -1;   // as model.trainable_conv_layers, for this phase
-  AugmentConfig augment{true, 0.05, 0.1, 0.1};
+  AugmentConfig augment{true, 0.05, 0.1, 0.1, 0, 48};
 };
 
 struct TrainConfig {

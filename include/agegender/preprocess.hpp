@@ -37,6 +37,9 @@ inline constexpr int kMaxInputSize = 1024;
 /// Stage 2: `rgb` is source_size x source_size x 3 (HWC); writes channels x size x size (CHW) uint8.
 /// Shrinking averages exact areas (adaptive average pooling), enlarging is bilinear (half-pixel centres).
 void source_to_model(const uint8_t* rgb, const ModelInput& in, uint8_t* chw);
+/// Training augmentation (`train.augment.downscale`): a channels x size x size uint8 image shrunk to
+/// `low` x `low` (area) and enlarged back (bilinear), in place: the detail a small, far face has.
+void degrade_resolution(uint8_t* chw, int channels, int size, int low);
 /// Stage 3: channels x size x size uint8 -> float, normalised.
 void normalize_pixels(const uint8_t* chw, const ModelInput& in, float* out);
 

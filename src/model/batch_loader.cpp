@@ -56,13 +56,17 @@ std::mt19937_64 batch_rng(uint64_t seed, int epoch, int64_t batch) {
   return std::mt19937_64(seed * 6364136223846793005ULL + static_cast<uint64_t>(epoch) * 1000003ULL + static_cast<uint64_t>(batch));
 }
 
-AugmentDraw draw_augment(std::mt19937_64& rng, const AugmentConfig& augment, int64_t pad) {
+AugmentDraw draw_augment(std::mt19937_64& rng, const AugmentConfig& augment, int64_t pad, int64_t side) {
   AugmentDraw d;
   d.sy = pad > 0 ? static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * pad + 1)) - pad : 0;
   d.sx = pad > 0 ? static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * pad + 1)) - pad : 0;
   d.flip = augment.hflip && (rng() & 1);
   d.gain = static_cast<float>(1.0 + augment.contrast * (2 * unit_uniform(rng) - 1));
   d.offset = static_cast<float>(augment.brightness * (2 * unit_uniform(rng) - 1));
+  // Drawn last and only when enabled, so runs without it keep their random streams (and resumes).
+  if (augment.downscale > 0 && side > augment.downscale_min && unit_uniform(rng) < augment.downscale) {
+    d.low = augment.downscale_min + static_cast<int>(rng() % static_cast<uint64_t>(side - augment.downscale_min));
+  }
   return d;
 }
 
@@ -74,6 +78,7 @@ std::string augment_needing_pixels(const AugmentConfig& augment) {
   if (augment.shift > 0) return "train.augment.shift = " + std::to_string(augment.shift);
   if (augment.brightness > 0) return "train.augment.brightness = " + std::to_string(augment.brightness);
   if (augment.contrast > 0) return "train.augment.contrast = " + std::to_string(augment.contrast);
+  if (augment.downscale > 0) return "train.augment.downscale = " + std::to_string(augment.downscale);
   return "";
 }
 
@@ -151,8 +156,9 @@ Batch BatchLoader::make_batch(int64_t b) const {
       normalize_pixels(src, input_, dst);
       continue;
     }
+    const auto [sy, sx, flip, gain, offset, low] = draw_augment(rng, *augment_, pad, side);
+    if (low > 0) degrade_resolution(pixels.data(), static_cast<int>(c), static_cast<int>(side), low);
     // Random translation (edge pixels replicated) and horizontal flip, as one gather.
-    const auto [sy, sx, flip, gain, offset] = draw_augment(rng, *augment_, pad);
     double sum = 0;
     for (int64_t ch = 0; ch < c; ++ch) {
       for (int64_t y = 0; y < side; ++y) {
@@ -197,17 +203,22 @@ Batch BatchLoader::make_raw_batch(int64_t b) const {
   float* draws = batch.draws.data_ptr<float>();
   std::mt19937_64 rng = batch_rng(seed_, epoch_, b);
   const int64_t pad = augment_ ? augment_pad(*augment_, side) : 0;
+  std::vector<int> lows(static_cast<size_t>(m));  // resolution is degraded here on the host: same pixels as make_batch
   for (int64_t i = 0; i < m; ++i) {
-    const AugmentDraw d = augment_ ? draw_augment(rng, *augment_, pad) : AugmentDraw{};
+    const AugmentDraw d = augment_ ? draw_augment(rng, *augment_, pad, side) : AugmentDraw{};
     float* row = draws + i * 5;
     row[0] = static_cast<float>(d.sy), row[1] = static_cast<float>(d.sx), row[2] = d.flip ? 1.0f : 0.0f;
     row[3] = d.gain, row[4] = d.offset;
+    lows[static_cast<size_t>(i)] = d.low;
   }
   // A GPU consumes thousands of images a second: resize on the (otherwise idle) intra-op pool.
   at::parallel_for(0, m, 8, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
       source_to_model(data_.image(data_.rows[static_cast<size_t>(order_[static_cast<size_t>(start + i)])]), input_,
                       out + i * sample);
+      if (lows[static_cast<size_t>(i)] > 0) {
+        degrade_resolution(out + i * sample, static_cast<int>(c), static_cast<int>(side), lows[static_cast<size_t>(i)]);
+      }
     }
   });
   return batch;

@@ -48,9 +48,11 @@ struct AugmentDraw {
   int64_t sy = 0, sx = 0;
   bool flip = false;
   float gain = 1, offset = 0;
+  int low = 0;  // > 0: shrink to this side and back first (train.augment.downscale)
 };
 std::mt19937_64 batch_rng(uint64_t seed, int epoch, int64_t batch);
-AugmentDraw draw_augment(std::mt19937_64& rng, const AugmentConfig& augment, int64_t pad);
+/// `side`: the model input's (0 where no pixels are augmented: the downscale draw is skipped).
+AugmentDraw draw_augment(std::mt19937_64& rng, const AugmentConfig& augment, int64_t pad, int64_t side);
 /// Translation range in pixels for a side of `side`.
 int64_t augment_pad(const AugmentConfig& augment, int64_t side);
 /// "" when every enabled augmentation is a horizontal flip (cacheable), else the first key that needs

@@ -18,7 +18,8 @@ using nlohmann::json;
 
 namespace {
 json augment_json(const AugmentConfig& a) {
-  return {{"hflip", a.hflip}, {"shift", a.shift}, {"brightness", a.brightness}, {"contrast", a.contrast}};
+  return {{"hflip", a.hflip},         {"shift", a.shift},       {"brightness", a.brightness},
+          {"contrast", a.contrast},   {"downscale", a.downscale}, {"downscale_min", a.downscale_min}};
 }
 }  // namespace
 
@@ -170,12 +171,20 @@ T ranged(const json& tree, const std::string& path, T lo, T hi, const std::strin
   return v.get<T>();
 }
 
-AugmentConfig parse_augment(const json& t, const std::string& path) {
+AugmentConfig parse_augment(const json& t, const std::string& path, int input_size) {
   AugmentConfig a;
   a.hflip = at_path(t, path + ".hflip").get<bool>();
   a.shift = ranged(t, path + ".shift", 0.0, 0.5, "a fraction in 0..0.5");
   a.brightness = ranged(t, path + ".brightness", 0.0, 1.0, "a fraction in 0..1");
   a.contrast = ranged(t, path + ".contrast", 0.0, 0.9, "a fraction in 0..0.9");
+  a.downscale = ranged(t, path + ".downscale", 0.0, 1.0, "a probability in 0..1");
+  // The side only has to fit the input when the augmentation is on: a config with downscale 0 stays valid
+  // for every data.size.
+  a.downscale_min = ranged(t, path + ".downscale_min", 8, 4096, "a side in pixels from 8 to 4096");
+  if (a.downscale > 0 && a.downscale_min >= input_size) {
+    bad_value(path + ".downscale_min", at_path(t, path + ".downscale_min"),
+              "a side below data.size (" + std::to_string(input_size) + ") when " + path + ".downscale > 0");
+  }
   return a;
 }
 
@@ -427,7 +436,7 @@ ExperimentConfig parse_config(const json& tree) {
   c.train.plateau_patience = ranged(t, "train.plateau.patience", 0, 1000, "an integer >= 0");
   c.train.patience = ranged(t, "train.early_stopping.patience", 0, 100000, "an integer >= 0 (0 = off)");
   c.train.min_delta = ranged(t, "train.early_stopping.min_delta", 0.0, 100.0, "a number >= 0");
-  c.train.augment = parse_augment(t, "train.augment");
+  c.train.augment = parse_augment(t, "train.augment", c.data.size);
   if (!tr["seed"].is_number_unsigned()) bad_value("train.seed", tr["seed"], "a non-negative integer");
   c.train.seed = tr["seed"].get<uint64_t>();
   c.train.threads = ranged(t, "train.threads", 0, 1024, "an integer >= 0 (0 = all cores)");
@@ -448,7 +457,7 @@ ExperimentConfig parse_config(const json& tree) {
                             "an integer in 0..train.finetune.epochs - 1");
   ft.trainable_conv_layers = ranged(t, "train.finetune.trainable_conv_layers", -1, arch.conv_layers,
                                     "-1 (all) or 0.." + std::to_string(arch.conv_layers));
-  ft.augment = parse_augment(t, "train.finetune.augment");
+  ft.augment = parse_augment(t, "train.finetune.augment", c.data.size);
   return c;
 }
 

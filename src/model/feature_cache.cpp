@@ -255,7 +255,7 @@ bool CachedBatchLoader::next(Batch& out) {
   std::vector<uint8_t> flips(static_cast<size_t>(m), 0);
   for (int64_t i = 0; i < m; ++i) {
     rows[static_cast<size_t>(i)] = data_.rows[static_cast<size_t>(order_[static_cast<size_t>(start + i)])];
-    if (augment_) flips[static_cast<size_t>(i)] = draw_augment(rng, *augment_, 0).flip;
+    if (augment_) flips[static_cast<size_t>(i)] = draw_augment(rng, *augment_, 0, 0).flip;
   }
   out.x = cache_.gather(rows, flips);
   if (with_flips_) {

@@ -160,6 +160,20 @@ void source_to_model(const uint8_t* rgb, const ModelInput& in, uint8_t* chw) {
   }
 }
 
+void degrade_resolution(uint8_t* chw, int channels, int size, int low) {
+  const size_t plane = static_cast<size_t>(size) * size;
+  thread_local std::vector<float> full, small;
+  full.resize(plane);
+  small.resize(static_cast<size_t>(low) * low);
+  for (int c = 0; c < channels; ++c) {
+    uint8_t* px = chw + c * plane;
+    std::copy(px, px + plane, full.begin());
+    shrink_plane(full.data(), size, small.data(), low);
+    enlarge_plane(small.data(), low, full.data(), size);
+    for (size_t p = 0; p < plane; ++p) px[p] = static_cast<uint8_t>(std::clamp(std::nearbyint(full[p]), 0.0f, 255.0f));
+  }
+}
+
 void normalize_pixels(const uint8_t* chw, const ModelInput& in, float* out) {
   const size_t plane = static_cast<size_t>(in.size) * in.size;
   for (int c = 0; c < in.channels; ++c) {

@@ -318,7 +318,7 @@ void Trainer::setup_feature_cache() {
   if (cfg_.train.feature_cache == "off") {
     why_not = "train.feature_cache is \"off\"";
   } else if (const std::string pixels = augment_needing_pixels(augment_); !pixels.empty()) {
-    why_not = pixels + " needs pixels (set train.augment.shift, brightness and contrast to 0 to cache; flips are cached)";
+    why_not = pixels + " needs pixels (set train.augment.shift, brightness, contrast and downscale to 0 to cache; flips are cached)";
   }
   if (!why_not.empty()) {
     spdlog::info("Feature cache: not used, {}: every epoch runs the frozen layers below '{}' too", why_not,
