@@ -113,6 +113,10 @@ TEST(RealUtkFace, VisitorsCountsAnEasyStoreDayExactly) {
   EXPECT_EQ(summary["unique_visitors"], 8);
   EXPECT_GT(summary["processing"]["frames"].get<long>(), 0);
   EXPECT_EQ(summary["processing"]["detect_size"], 0) << "--tiny-input alone means Tiny's square input";
+  // The networks' large tensors came from the block cache, and after the first frames mostly from blocks
+  // it already held (power-of-two face batches: few tensor sizes).
+  const auto& mem = summary["processing"]["tensor_memory"];
+  EXPECT_GT(mem["hits"].get<long>(), 10 * mem["misses"].get<long>()) << mem.dump();
   EXPECT_EQ(s.walk_precision, 1.0);
   EXPECT_EQ(s.walk_recall, 1.0);
   // Privacy by default: the four result files and nothing else (no crops, no descriptors).

@@ -53,7 +53,8 @@ struct VisitorsOptions : DetectionFlags {
   std::string record_evidence;    // write every frame's faces (boxes, age/gender, descriptors: biometric
                                   // data) to this .agev file; `input` naming one replays it
   float look_distance = 0.45f;    // the tracker's appearance gate (TrackerOptions::max_look_distance)
-  int threads = 0, batch = 64;
+  int threads = 0;
+  int batch = 16;  // largest face batch; the rest of a chunk goes in powers of two (batch_split.hpp)
   int64_t max_pixels = kDefaultMaxPixels;
   std::string device = "auto";
   bool quiet = false;
