@@ -59,6 +59,7 @@ class BlockCache {
   void release_while_over(Clock::time_point now);
 
   BlockCacheOptions o_;
+  Clock::duration keep_;  // o_.keep_seconds, converted once (release_while_over runs on every take and give)
   mutable std::mutex mu_;
   std::list<FreeBlock> free_;  // oldest first
   std::unordered_map<size_t, std::vector<std::list<FreeBlock>::iterator>> by_size_;  // per class, oldest first

@@ -18,6 +18,7 @@ BlockCache::BlockCache(const BlockCacheOptions& options) : o_(options) {
     throw std::invalid_argument("BlockCache: class_steps " + std::to_string(o_.class_steps) + " not in 1..64");
   }
   o_.min_bytes = std::max<size_t>(o_.min_bytes, kPage);
+  keep_ = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.keep_seconds));
 }
 
 BlockCache::~BlockCache() {
@@ -85,8 +86,7 @@ BlockCacheStats BlockCache::stats() const {
 
 // Caller holds mu_. The oldest free block is also the oldest of its class (both lists are in free order).
 void BlockCache::release_while_over(Clock::time_point now) {
-  const auto idle = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.keep_seconds));
-  while (!free_.empty() && (s_.cached_bytes > o_.max_cached_bytes || now - free_.front().freed > idle)) release_front();
+  while (!free_.empty() && (s_.cached_bytes > o_.max_cached_bytes || now - free_.front().freed > keep_)) release_front();
 }
 
 void BlockCache::release_front() {

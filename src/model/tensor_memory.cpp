@@ -30,7 +30,8 @@ void* take_block(size_t n) {
 }
 
 // LibTorch 2.3 made allocate() non-const and copy_data() required.
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define AG_TORCH_2_3 (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3))
+#if AG_TORCH_2_3
 #define AG_ALLOCATE_CONST
 #else
 #define AG_ALLOCATE_CONST const
@@ -43,7 +44,7 @@ struct BlockCacheAllocator final : c10::Allocator {
     return {p, p, &free_block, c10::Device(c10::DeviceType::CPU)};
   }
   c10::DeleterFnPtr raw_deleter() const override { return &free_block; }
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#if AG_TORCH_2_3
   void copy_data(void* dest, const void* src, std::size_t count) const override { default_copy_data(dest, src, count); }
 #endif
 };
