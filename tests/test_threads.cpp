@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "agegender/error.hpp"
@@ -31,9 +33,13 @@ TEST(Threads, ParallelForVisitsEveryIndexOnce) {
 TEST(Threads, ParallelForRethrowsAWorkersExceptionAfterJoining) {
   std::atomic<int> started{0};
   try {
+    // The other items take 1 ms each, so running all 10,000 would take ~5 s on the two other
+    // workers: whether they stop must not depend on how soon the scheduler runs the throwing
+    // thread again (with empty bodies they finished everything before it on a loaded CI machine).
     parallel_for(10000, 3, [&](size_t i, int) {
       ++started;
       if (i == 5) throw RuntimeError("item 5 failed");
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     });
     FAIL() << "expected the worker's exception";
   } catch (const RuntimeError& e) {
