@@ -526,6 +526,9 @@ TEST(VisitorsDay, OutputsAreWrittenWithoutDescriptorsUnlessAsked) {
   }
   write_day_outputs(dir.str("kept"), tracks, visitors, s, info, true);
   EXPECT_NE(agegender::test::read_file(dir.path() / "kept" / "descriptors.csv").find("0.250000"), std::string::npos);
+  // A later run into the same folder that keeps none leaves no stale descriptors beside its tracks.csv.
+  write_day_outputs(dir.str("kept"), tracks, visitors, s, info, false);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "kept" / "descriptors.csv"));
 }
 
 TEST(VisitorsCli, UsageErrorsNameTheFlag) {

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include <spdlog/spdlog.h>
+
 #include "agegender/atomic_file.hpp"
 #include "agegender/csv.hpp"
 #include "agegender/error.hpp"
@@ -249,7 +251,17 @@ void write_day_outputs(const std::string& dir, const std::vector<TrackRecord>& t
   write_file_atomic((d / "tracks.csv").string(), tracks_csv(tracks, info));
   write_file_atomic((d / "summary.json").string(), summary.dump(2) + "\n");
   write_file_atomic((d / "report.html").string(), report_html(summary, visitors, info));
-  if (keep_descriptors) write_file_atomic((d / "descriptors.csv").string(), descriptors_csv(tracks));
+  const std::filesystem::path descriptors = d / "descriptors.csv";
+  if (keep_descriptors) {
+    write_file_atomic(descriptors.string(), descriptors_csv(tracks));
+  } else if (std::filesystem::exists(descriptors)) {
+    // An earlier run's descriptors would number other tracks than this tracks.csv, and this run was
+    // asked to keep none: removing them keeps the folder consistent and private.
+    std::filesystem::remove(descriptors, ec);
+    if (ec) throw RuntimeError(descriptors.string() + ": an earlier run's descriptors, cannot remove them (" + ec.message() + ")");
+    spdlog::warn("{}: removed an earlier run's descriptors (this run keeps none; --keep-descriptors keeps them)",
+                 descriptors.string());
+  }
 }
 
 }  // namespace agegender
