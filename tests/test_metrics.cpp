@@ -44,7 +44,22 @@ TEST(Metrics, MatchHandComputedValues) {
   EXPECT_DOUBLE_EQ(m.per_gender[0].age_accuracy, 1.0 / 3);
   EXPECT_DOUBLE_EQ(m.per_gender[1].age_accuracy, 1.0);
 
+  // Shares: true {2, 1, 1} / 4, argmax {2, 1, 1} / 4, expected = column means {1.5, 1.4, 1.1} / 4 ->
+  // TV 0.5 * (0.125 + 0.1 + 0.025) = 0.125. Female: true 1 / 4, argmax 2 / 4, expected 2.1 / 4.
+  EXPECT_EQ(m.true_share, (std::vector<double>{0.5, 0.25, 0.25}));
+  EXPECT_EQ(m.argmax_share, (std::vector<double>{0.5, 0.25, 0.25}));
+  EXPECT_NEAR(m.expected_share[0], 0.375, 1e-6);
+  EXPECT_NEAR(m.expected_share[1], 0.35, 1e-6);
+  EXPECT_NEAR(m.expected_share[2], 0.275, 1e-6);
+  EXPECT_DOUBLE_EQ(m.share_tv_argmax, 0.0);
+  EXPECT_NEAR(m.share_tv_expected, 0.125, 1e-6);
+  EXPECT_DOUBLE_EQ(m.female_true, 0.25);
+  EXPECT_DOUBLE_EQ(m.female_argmax, 0.5);
+  EXPECT_NEAR(m.female_expected, 0.525, 1e-6);
+
   const auto j = metrics_json(m, {"0-9", "10-49", "50+"});
+  EXPECT_NEAR(j["age_shares"]["tv_expected"].get<double>(), 0.125, 1e-6);
+  EXPECT_DOUBLE_EQ(j["female_share"]["argmax"].get<double>(), 0.5);
   EXPECT_EQ(j["per_class"][2]["name"], "50+");
   EXPECT_DOUBLE_EQ(j["per_class"][2]["f1"].get<double>(), 1.0);
   EXPECT_EQ(j["per_race"]["Black"]["n"], 2);
@@ -63,5 +78,9 @@ TEST(Metrics, GenderOnlyModelAndEmptySet) {
   EXPECT_DOUBLE_EQ(m.gender_accuracy, 0.5);
   EXPECT_DOUBLE_EQ(m.accuracy, 0.0);
   EXPECT_TRUE(m.confusion.empty());
+  EXPECT_DOUBLE_EQ(m.female_true, 0.0);
+  EXPECT_NEAR(m.female_expected, 0.5, 1e-6);
+  EXPECT_FALSE(metrics_json(m, {}).contains("age_shares"));
+  EXPECT_DOUBLE_EQ(compute_metrics(PredictionSet{}, {}).female_true, -1.0);
   EXPECT_EQ(compute_metrics(PredictionSet{}, {}).n, 0u);
 }

@@ -3,6 +3,7 @@
 // models through eval and predict, eval on another prepared dataset, and data.subset.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "agegender/config.hpp"
@@ -79,11 +80,12 @@ class TrainingPaths : public ::testing::Test {
     expect_same_metrics(full.run_dir, resumed.run_dir);
     EXPECT_NEAR(full.summary["test_loss"].get<double>(), resumed.summary["test_loss"].get<double>(), 1e-5);
   }
-  static EvalResult eval(const std::string& run_dir, const std::string& data = "") {
+  static EvalResult eval(const std::string& run_dir, const std::string& data = "", const std::string& predictions = "") {
     EvalOptions o;
     o.run_dir = run_dir;
     o.data = data;
     o.threads = 2;
+    o.predictions = predictions;
     return evaluate_run(o);
   }
   // predict --detect none on a few generated JPEG face crops; returns the CSV rows (header dropped).
@@ -203,7 +205,28 @@ TEST_F(TrainingPaths, SingleTaskAndGrayscaleRunsThroughEvalAndPredict) {
 
 TEST_F(TrainingPaths, EvalOnAnotherPreparedDataset) {
   const auto r = run(config("cross", 1));
-  const auto e = eval(r.run_dir, dir_->str("other"));
+  const std::string predictions = r.run_dir + "/other_predictions.csv";
+  const auto e = eval(r.run_dir, dir_->str("other"), predictions);
+  // --predictions: one row per image with every class's probability; their column means are eval.json's
+  // expected age-group shares, and the shares' total variation is what the true shares say it is.
+  std::vector<std::vector<std::string>> rows;  // the fixture's file names hold no commas or quotes
+  for (const std::string& line : read_lines(predictions)) {
+    rows.emplace_back();
+    std::stringstream ls(line);
+    for (std::string x; std::getline(ls, x, ',');) rows.back().push_back(x);
+  }
+  const auto& names = e.eval["class_names"];
+  ASSERT_EQ(rows.size(), 13u);  // header + 12 images
+  ASSERT_EQ(rows[0].size(), 8 + names.size());
+  EXPECT_EQ(rows[0][8], "p_" + names[0].get<std::string>());
+  double tv = 0;
+  for (size_t c = 0; c < names.size(); ++c) {
+    double mean = 0;
+    for (size_t i = 1; i < rows.size(); ++i) mean += std::stod(rows[i][8 + c]) / 12.0;
+    EXPECT_NEAR(mean, e.eval["age_shares"]["expected"][c].get<double>(), 1e-5);
+    tv += 0.5 * std::fabs(mean - e.eval["age_shares"]["true"][c].get<double>());
+  }
+  EXPECT_NEAR(tv, e.eval["age_shares"]["tv_expected"].get<double>(), 1e-5);
   EXPECT_EQ(e.out_dir, (fs::path(r.run_dir) / "eval_test_other").string());
   EXPECT_EQ(e.eval["n"], 12);  // every test image of the other dataset (120 images, one in ten is test)
   EXPECT_EQ(e.eval["data"], dir_->str("other"));

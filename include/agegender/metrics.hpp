@@ -43,13 +43,19 @@ struct EvalMetrics {
   std::vector<std::vector<long>> confusion;  // [true][predicted]
   std::vector<ClassStats> per_class;
   std::vector<GroupAccuracy> per_race, per_gender;
+  // The population's shares, for users who count rather than label (visitors' age pyramid): per age
+  // class the true share, the share predicted by argmax and the mean probability (expected share), and
+  // their total variation from the true shares; the same for the female share (-1 without a gender head).
+  std::vector<double> true_share, argmax_share, expected_share;
+  double share_tv_argmax = 0, share_tv_expected = 0;
+  double female_true = -1, female_argmax = -1, female_expected = -1;
 };
 
 /// `class_mean_age[k]` = mean training age of class k: age_mae uses the expected age sum_k p_k * mean_k.
 EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& class_mean_age);
 
 /// eval.json body: loss, accuracy, top2_accuracy, gender_accuracy, age_mae, confusion_matrix, per_class,
-/// per_race, per_gender (class names label per_class).
+/// per_race, per_gender (class names label per_class), age_shares, female_share.
 nlohmann::json metrics_json(const EvalMetrics& m, const std::vector<std::string>& class_names);
 
 }  // namespace agegender

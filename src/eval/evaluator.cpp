@@ -35,11 +35,14 @@ std::string confusion_csv(const EvalMetrics& m, const std::vector<std::string>& 
   return s;
 }
 
-// One row per image: its file and labels, the predicted class (name), its probability, expected age, P(female).
+// One row per image: its file and labels, the predicted class (name), its probability, expected age, P(female),
+// then every class's probability (p_<class>: calibration and population-share analyses need the whole row).
 std::string predictions_csv(const PredictionSet& p, const PreparedDataset& ds, const std::vector<size_t>& idx,
                             const std::vector<std::string>& names, const std::vector<double>& class_mean_age) {
-  std::string s = csv_line({"file", "age", "gender", "race", "age_group", "age_group_prob", "expected_age", "female_prob"});
+  std::vector<std::string> header = {"file", "age", "gender", "race", "age_group", "age_group_prob", "expected_age", "female_prob"};
   const size_t k = static_cast<size_t>(p.num_classes);
+  for (size_t c = 0; c < k; ++c) header.push_back("p_" + names[c]);
+  std::string s = csv_line(header);
   for (size_t i = 0; i < p.size(); ++i) {
     std::string group, prob, age, female;
     if (k > 0) {
@@ -52,8 +55,10 @@ std::string predictions_csv(const PredictionSet& p, const PreparedDataset& ds, c
       age = std::to_string(p.expected_age.empty() ? e : p.expected_age[i]);
     }
     if (!p.female_prob.empty()) female = std::to_string(p.female_prob[i]);
-    s += csv_line({ds.rows[idx[i]].file, std::to_string(p.true_age[i]), std::to_string(p.true_gender[i]),
-                   std::to_string(p.true_race[i]), group, prob, age, female});
+    std::vector<std::string> row = {ds.rows[idx[i]].file, std::to_string(p.true_age[i]), std::to_string(p.true_gender[i]),
+                                    std::to_string(p.true_race[i]), group, prob, age, female};
+    for (size_t c = 0; c < k; ++c) row.push_back(std::to_string(p.age_probs[i * k + c]));
+    s += csv_line(row);
   }
   return s;
 }

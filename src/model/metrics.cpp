@@ -39,10 +39,13 @@ EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& c
   m.confusion.assign(static_cast<size_t>(k), std::vector<long>(static_cast<size_t>(k), 0));
   m.per_race.assign(kNumRaces, {});
   m.per_gender.assign(2, {});
+  m.true_share.assign(static_cast<size_t>(k), 0.0);
+  m.argmax_share = m.expected_share = m.true_share;
   if (m.n == 0) return m;
   m.loss = p.loss_sum / static_cast<double>(m.n);
   long correct = 0, top2 = 0, gender_correct = 0;
   double abs_err = 0;
+  if (has_gender) m.female_true = m.female_argmax = m.female_expected = 0;
   for (size_t i = 0; i < m.n; ++i) {
     bool age_ok = false, gender_ok = false;
     if (has_age) {
@@ -61,6 +64,9 @@ EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& c
       correct += age_ok;
       top2 += age_ok || second == p.true_class[i];
       m.confusion[static_cast<size_t>(p.true_class[i])][static_cast<size_t>(best)]++;
+      m.true_share[static_cast<size_t>(p.true_class[i])] += 1;
+      m.argmax_share[static_cast<size_t>(best)] += 1;
+      for (int c = 0; c < k; ++c) m.expected_share[static_cast<size_t>(c)] += row[c];
       double expected_age = 0;
       if (!p.expected_age.empty()) {
         expected_age = p.expected_age[i];
@@ -72,6 +78,9 @@ EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& c
     if (has_gender) {
       gender_ok = (p.female_prob[i] >= 0.5f ? 1 : 0) == p.true_gender[i];
       gender_correct += gender_ok;
+      m.female_true += p.true_gender[i];
+      m.female_argmax += p.female_prob[i] >= 0.5f;
+      m.female_expected += p.female_prob[i];
     }
     for (GroupAccuracy* g : {&m.per_race[static_cast<size_t>(p.true_race[i])], &m.per_gender[static_cast<size_t>(p.true_gender[i])]}) {
       g->n++;
@@ -84,6 +93,12 @@ EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& c
   m.top2_accuracy = top2 / n;
   m.gender_accuracy = gender_correct / n;
   m.age_mae = abs_err / n;
+  for (size_t c = 0; c < m.true_share.size(); ++c) {
+    m.true_share[c] /= n, m.argmax_share[c] /= n, m.expected_share[c] /= n;
+    m.share_tv_argmax += 0.5 * std::fabs(m.argmax_share[c] - m.true_share[c]);
+    m.share_tv_expected += 0.5 * std::fabs(m.expected_share[c] - m.true_share[c]);
+  }
+  if (has_gender) m.female_true /= n, m.female_argmax /= n, m.female_expected /= n;
   for (auto* groups : {&m.per_race, &m.per_gender}) {
     for (auto& g : *groups) {
       if (g.n > 0) g.age_accuracy /= g.n, g.gender_accuracy /= g.n;
@@ -130,6 +145,13 @@ nlohmann::json metrics_json(const EvalMetrics& m, const std::vector<std::string>
   };
   j["per_race"] = groups(m.per_race, race_name);
   j["per_gender"] = groups(m.per_gender, gender_name);
+  if (!names.empty()) {
+    j["age_shares"] = {{"true", m.true_share}, {"argmax", m.argmax_share}, {"expected", m.expected_share},
+                       {"tv_argmax", m.share_tv_argmax}, {"tv_expected", m.share_tv_expected}};
+  }
+  if (m.female_true >= 0) {
+    j["female_share"] = {{"true", m.female_true}, {"argmax", m.female_argmax}, {"expected", m.female_expected}};
+  }
   return j;
 }
 

@@ -1,0 +1,95 @@
+#!/usr/bin/python3
+"""How far a day's age-group shares land from the truth when the day has only N people.
+
+Reads `agegender eval --predictions FILE.csv` (one row per face with every class's probability, p_<group>)
+and draws many days of N faces without replacement. For each day it compares the true age-group shares
+with the argmax shares and the expected shares (mean probabilities, what visitors' summary.json calls
+age_share_expected) and prints the total variation's quantiles and the share of days within a bound.
+This separates what a model gets wrong on average (the whole set's TV) from what a 300-person day adds
+by chance.
+
+  share_sampling.py PREDICTIONS.csv [--people 300] [--days 2000] [--bound 0.06] [--seed 1]
+"""
+import argparse
+import csv
+import random
+import sys
+
+
+def read(path):
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        sys.exit(f"{path}: no rows")
+    groups = [k[2:] for k in rows[0] if k.startswith("p_")]
+    if not groups:
+        sys.exit(f"{path}: no p_<group> columns (written by agegender eval --predictions)")
+    probs = [[float(r["p_" + g]) for g in groups] for r in rows]
+    return groups, probs, rows
+
+
+def true_class(age, edges):
+    k = 0
+    while k < len(edges) and age >= edges[k]:
+        k += 1
+    return k
+
+
+def tv(a, b):
+    return 0.5 * sum(abs(x - y) for x, y in zip(a, b))
+
+
+def group_edges(groups):
+    # "0-2", "3-12", ..., "60+": each group's lower bound after the first is an edge.
+    return [int(g.split("-")[0].rstrip("+")) for g in groups[1:]]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("predictions")
+    ap.add_argument("--people", type=int, default=300)
+    ap.add_argument("--days", type=int, default=2000)
+    ap.add_argument("--bound", type=float, default=0.06)
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args()
+    groups, probs, rows = read(a.predictions)
+    try:
+        edges = group_edges(groups)
+    except ValueError:
+        sys.exit(f"{a.predictions}: age groups {groups} are not LOW-HIGH / LOW+ names")
+    k = len(groups)
+    truth = [true_class(int(r["age"]), edges) for r in rows]
+    argmax = [max(range(k), key=lambda c: p[c]) for p in probs]
+    if a.people > len(rows):
+        sys.exit(f"--people {a.people}: the file has only {len(rows)} faces")
+    rng = random.Random(a.seed)
+
+    def shares(day):
+        t, m, e = [0.0] * k, [0.0] * k, [0.0] * k
+        for i in day:
+            t[truth[i]] += 1
+            m[argmax[i]] += 1
+            for c in range(k):
+                e[c] += probs[i][c]
+        n = float(len(day))
+        return [x / n for x in t], [x / n for x in m], [x / n for x in e]
+
+    everyone = list(range(len(rows)))
+    t, m, e = shares(everyone)
+    print(f"{a.predictions}: {len(rows)} faces, groups {', '.join(groups)}")
+    print(f"whole set: TV argmax {tv(m, t):.3f}, expected {tv(e, t):.3f}")
+    tv_m, tv_e = [], []
+    for _ in range(a.days):
+        t, m, e = shares(rng.sample(everyone, a.people))
+        tv_m.append(tv(m, t))
+        tv_e.append(tv(e, t))
+    for name, v in (("argmax", tv_m), ("expected", tv_e)):
+        v.sort()
+        q = lambda f: v[min(len(v) - 1, int(f * len(v)))]
+        within = sum(x <= a.bound for x in v) / len(v)
+        print(f"days of {a.people}: TV {name:8s} median {q(0.5):.3f}, 10-90 % {q(0.1):.3f}-{q(0.9):.3f}, "
+              f"within {a.bound}: {100 * within:.1f} % of {a.days} days")
+
+
+if __name__ == "__main__":
+    main()
