@@ -18,6 +18,7 @@
 #include "agegender/image_decode.hpp"
 #include "agegender/split.hpp"
 #include "agegender/utkface.hpp"
+#include "scene_paint.hpp"
 #include "visitors/cluster.hpp"
 
 namespace agegender::bench {
@@ -68,85 +69,23 @@ struct Person {
   cv::Mat crop;
 };
 
-// `count` distinct people from the test split, as `prepare` splits (seed 42, 0.8/0.1/0.1, duplicates
-// kept together); one member per duplicate group.
+// `count` distinct people from the test split (one member per duplicate group), shuffled.
 std::vector<Person> pick_people(const std::string& archive, int count, std::mt19937& rng) {
-  SourceListing src = read_dataset_source(archive);
-  std::vector<const SourceFile*> ok;
-  std::vector<FaceLabel> labels;
-  std::vector<std::string_view> contents;
-  for (const auto& f : src.files) {
-    const ParsedName p = parse_utkface_name(f.name);
-    if (!p.label) continue;
-    ok.push_back(&f);
-    labels.push_back(*p.label);
-    contents.push_back(f.bytes);
-  }
-  std::vector<std::vector<size_t>> units = find_duplicate_groups(contents);
-  std::vector<bool> second(ok.size(), false), grouped(ok.size(), false);
-  for (const auto& g : units) {
-    for (size_t k = 0; k < g.size(); ++k) {
-      grouped[g[k]] = true;
-      second[g[k]] = k > 0;
-    }
-  }
-  for (size_t i = 0; i < ok.size(); ++i) {
-    if (!grouped[i]) units.push_back({i});
-  }
-  const std::vector<Split> split = stratified_split(labels, units, SplitFractions{}, 42);
-  std::vector<size_t> test;
-  for (size_t i = 0; i < ok.size(); ++i) {
-    if (split[i] == Split::Test && !second[i]) test.push_back(i);
-  }
+  const SplitCrops crops = split_crops(archive, {Split::Test});
+  std::vector<size_t> test(crops.files.size());
+  for (size_t i = 0; i < test.size(); ++i) test[i] = i;
   if (static_cast<int>(test.size()) < count) throw RuntimeError("store day: only " + std::to_string(test.size()) + " test crops");
   std::shuffle(test.begin(), test.end(), rng);
   std::vector<Person> people;
   for (size_t i = 0; i < test.size() && static_cast<int>(people.size()) < count; ++i) {
     Person p;
     std::string err;
-    if (!decode_bgr(ok[test[i]]->bytes, &p.crop, &err)) continue;
-    p.name = ok[test[i]]->name;
-    p.label = labels[test[i]];
+    if (!decode_bgr(crops.files[test[i]]->bytes, &p.crop, &err)) continue;
+    p.name = crops.files[test[i]]->name;
+    p.label = crops.labels[test[i]];
     people.push_back(std::move(p));
   }
   return people;
-}
-
-cv::Mat background(int w, int h, std::mt19937& rng) {
-  std::uniform_int_distribution<int> u(0, 255);
-  cv::Mat bg(h, w, CV_8UC3);
-  for (int y = 0; y < h; ++y) bg.row(y).setTo(cv::Scalar(90 + 60.0 * y / h, 100 + 40.0 * y / h, 110));
-  for (int k = 0; k < 14; ++k) {  // shelves, posters, doors
-    const cv::Rect r(u(rng) * w / 256, u(rng) * h / 256, 40 + u(rng) * w / 600, 30 + u(rng) * h / 500);
-    cv::rectangle(bg, r, cv::Scalar(u(rng), u(rng), u(rng)), cv::FILLED);
-  }
-  cv::Mat noise(h, w, CV_8UC3);
-  cv::randu(noise, cv::Scalar::all(0), cv::Scalar::all(40));
-  bg += noise;
-  cv::GaussianBlur(bg, bg, cv::Size(0, 0), 3);
-  return bg;
-}
-
-// An oval, soft-edged mask: the crop's own background fades into the scene, so detectors see a head
-// rather than a pasted square (whose edges would also be found as a face's box).
-const cv::Mat& feather(int side) {
-  static thread_local std::map<int, cv::Mat> masks;
-  cv::Mat& m = masks[side];
-  if (m.empty()) {
-    m = cv::Mat::zeros(side, side, CV_32FC3);
-    cv::ellipse(m, cv::Point(side / 2, side / 2), cv::Size(side * 9 / 20, side / 2), 0, 0, 360, cv::Scalar::all(1.0), cv::FILLED);
-    cv::GaussianBlur(m, m, cv::Size(0, 0), std::max(1.0, side / 16.0));
-  }
-  return m;
-}
-
-void blend(const cv::Mat& face, const cv::Mat& alpha, cv::Mat dst) {
-  cv::Mat f, d;
-  face.convertTo(f, CV_32FC3);
-  dst.convertTo(d, CV_32FC3);
-  const cv::Mat rest = cv::Scalar::all(1.0) - alpha;
-  d = f.mul(alpha) + d.mul(rest);
-  d.convertTo(dst, CV_8UC3);
 }
 
 std::string stamp(int segment) { return segment == 0 ? "20261128-090000" : "20261128-130000"; }
@@ -225,7 +164,7 @@ StoreDayTruth generate_store_day(const StoreDayOptions& o) {
       cv::VideoWriter vw((fs::path(o.out) / "videos" / name).string(), cv::VideoWriter::fourcc('m', 'p', '4', 'v'), o.fps,
                          cv::Size(o.width, o.height));
       if (!vw.isOpened()) throw RuntimeError("store day: cannot write " + name);
-      const cv::Mat bg = background(o.width, o.height, rng);
+      const cv::Mat bg = shop_background(o.width, o.height, rng);
       const cv::Rect pillar(static_cast<int>(0.58 * W), 0, static_cast<int>(0.035 * W), o.height);
       std::vector<const Appearance*> list(cams[static_cast<size_t>(c)].begin(), cams[static_cast<size_t>(c)].end());
       std::map<const Appearance*, std::pair<double, double>> light;  // brightness at start and end of the walk
@@ -234,7 +173,7 @@ StoreDayTruth generate_store_day(const StoreDayOptions& o) {
         light[a] = o.easy ? std::make_pair(1.0, 1.0) : std::make_pair(uni(0.6, 1.3), uni(0.6, 1.3));
         occluded[a] = !o.easy && uni(0, 1) < 0.25 ? 1 : 0;
       }
-      cv::Mat frame, face;
+      cv::Mat frame;
       for (long f = 0; f < frames; ++f) {
         bg.copyTo(frame);
         std::vector<const Appearance*> now;
@@ -248,15 +187,10 @@ StoreDayTruth generate_store_day(const StoreDayOptions& o) {
           double x, y;
           a->centre(f, &x, &y);
           const int side = static_cast<int>(std::round(a->s0 + (a->s1 - a->s0) * t));
-          cv::resize(people[static_cast<size_t>(a->person)].crop, face, cv::Size(side, side), 0, 0, cv::INTER_AREA);
           const auto [l0, l1] = light.at(a);
-          face.convertTo(face, -1, l0 + (l1 - l0) * t, 0);
-          if (occluded.at(a) && t > 0.3 && t < 0.6) {  // a shelf edge covers the lower part of the face for a while
-            cv::rectangle(face, cv::Rect(0, side * 3 / 5, side, side - side * 3 / 5), cv::Scalar(70, 80, 90), cv::FILLED);
-          }
-          const cv::Rect at(static_cast<int>(x) - side / 2, static_cast<int>(y) - side / 2, side, side);
-          const cv::Rect vis = at & cv::Rect(0, 0, o.width, o.height);
-          if (vis.area() > 0) blend(face(vis - at.tl()), feather(side)(vis - at.tl()), frame(vis));
+          // A shelf edge covers the lower part of an occluded walker's face for a while.
+          paste_face(frame, people[static_cast<size_t>(a->person)].crop, x, y, side, l0 + (l1 - l0) * t,
+                     occluded.at(a) && t > 0.3 && t < 0.6);
         }
         if (!o.easy) frame(pillar).setTo(cv::Scalar(60, 60, 70));  // people walking behind it vanish briefly
         vw.write(frame);
