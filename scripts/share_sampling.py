@@ -6,12 +6,15 @@ and draws many days of N faces without replacement. For each day it compares the
 with the argmax shares and the expected shares (mean probabilities, what visitors' summary.json calls
 age_share_expected) and prints the total variation's quantiles and the share of days within a bound.
 This separates what a model gets wrong on average (the whole set's TV) from what a 300-person day adds
-by chance.
+by chance. With --run RUN the expected shares are also computed with the run's age-share calibration
+(summary.json's age_share_weights), as visitors computes them.
 
-  share_sampling.py PREDICTIONS.csv [--people 300] [--days 2000] [--bound 0.06] [--seed 1]
+  share_sampling.py PREDICTIONS.csv [--run RUN] [--people 300] [--days 2000] [--bound 0.06] [--seed 1]
 """
 import argparse
 import csv
+import json
+import os
 import random
 import sys
 
@@ -47,6 +50,7 @@ def group_edges(groups):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("predictions")
+    ap.add_argument("--run", help="run directory whose summary.json holds age_share_weights")
     ap.add_argument("--people", type=int, default=300)
     ap.add_argument("--days", type=int, default=2000)
     ap.add_argument("--bound", type=float, default=0.06)
@@ -60,34 +64,50 @@ def main():
     k = len(groups)
     truth = [true_class(int(r["age"]), edges) for r in rows]
     argmax = [max(range(k), key=lambda c: p[c]) for p in probs]
+    calibrated = None
+    if a.run:
+        path = os.path.join(a.run, "summary.json")
+        try:
+            weights = json.load(open(path))["age_share_weights"]
+            w = [float(weights[g]) for g in groups]
+        except (OSError, ValueError, KeyError) as e:
+            sys.exit(f"{path}: no age_share_weights for groups {groups} ({e})")
+        calibrated = []
+        for p in probs:
+            q = [x * wc for x, wc in zip(p, w)]
+            calibrated.append([x / sum(q) for x in q])
     if a.people > len(rows):
         sys.exit(f"--people {a.people}: the file has only {len(rows)} faces")
     rng = random.Random(a.seed)
 
     def shares(day):
-        t, m, e = [0.0] * k, [0.0] * k, [0.0] * k
+        t, m, e, q = [0.0] * k, [0.0] * k, [0.0] * k, [0.0] * k
         for i in day:
             t[truth[i]] += 1
             m[argmax[i]] += 1
             for c in range(k):
                 e[c] += probs[i][c]
+                if calibrated:
+                    q[c] += calibrated[i][c]
         n = float(len(day))
-        return [x / n for x in t], [x / n for x in m], [x / n for x in e]
+        return [x / n for x in t], [x / n for x in m], [x / n for x in e], [x / n for x in q]
 
     everyone = list(range(len(rows)))
-    t, m, e = shares(everyone)
+    t, m, e, q = shares(everyone)
     print(f"{a.predictions}: {len(rows)} faces, groups {', '.join(groups)}")
-    print(f"whole set: TV argmax {tv(m, t):.3f}, expected {tv(e, t):.3f}")
-    tv_m, tv_e = [], []
+    print(f"whole set: TV argmax {tv(m, t):.3f}, expected {tv(e, t):.3f}" +
+          (f", calibrated {tv(q, t):.3f}" if calibrated else ""))
+    tv_m, tv_e, tv_q = [], [], []
     for _ in range(a.days):
-        t, m, e = shares(rng.sample(everyone, a.people))
+        t, m, e, q = shares(rng.sample(everyone, a.people))
         tv_m.append(tv(m, t))
         tv_e.append(tv(e, t))
-    for name, v in (("argmax", tv_m), ("expected", tv_e)):
+        tv_q.append(tv(q, t))
+    for name, v in (("argmax", tv_m), ("expected", tv_e)) + ((("calibrated", tv_q),) if calibrated else ()):
         v.sort()
         q = lambda f: v[min(len(v) - 1, int(f * len(v)))]
         within = sum(x <= a.bound for x in v) / len(v)
-        print(f"days of {a.people}: TV {name:8s} median {q(0.5):.3f}, 10-90 % {q(0.1):.3f}-{q(0.9):.3f}, "
+        print(f"days of {a.people}: TV {name:10s} median {q(0.5):.3f}, 10-90 % {q(0.1):.3f}-{q(0.9):.3f}, "
               f"within {a.bound}: {100 * within:.1f} % of {a.days} days")
 
 

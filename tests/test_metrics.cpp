@@ -1,8 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "agegender/error.hpp"
 #include "agegender/metrics.hpp"
+#include "agegender/share_calibration.hpp"
 
 using namespace agegender;
 
@@ -83,4 +86,59 @@ TEST(Metrics, GenderOnlyModelAndEmptySet) {
   EXPECT_FALSE(metrics_json(m, {}).contains("age_shares"));
   EXPECT_DOUBLE_EQ(compute_metrics(PredictionSet{}, {}).female_true, -1.0);
   EXPECT_EQ(compute_metrics(PredictionSet{}, {}).n, 0u);
+}
+
+// A model that spreads class 0 into class 1 (as LDL smoothing spreads 0-2 year olds into 3-12): the
+// fitted weights restore the true shares on the rows they were fitted on; eval's calibrated shares use them.
+TEST(ShareCalibration, WeightsUndoAClassBias) {
+  auto biased = [](int true_class) -> std::vector<float> {
+    switch (true_class) {
+      case 0: return {0.5f, 0.4f, 0.1f};
+      case 1: return {0.1f, 0.8f, 0.1f};
+      default: return {0.05f, 0.15f, 0.8f};
+    }
+  };
+  PredictionSet p;
+  p.num_classes = 3;
+  for (int i = 0; i < 20; ++i) {
+    const int c = i < 4 ? 0 : i < 12 ? 1 : 2;  // shares 0.2, 0.4, 0.4
+    const auto row = biased(c);
+    p.age_probs.insert(p.age_probs.end(), row.begin(), row.end());
+    p.true_class.push_back(c), p.true_gender.push_back(0), p.true_race.push_back(0), p.true_age.push_back(10 * c);
+  }
+  const EvalMetrics raw = compute_metrics(p, {0, 10, 20});
+  const std::vector<double> w = fit_share_weights(p.age_probs, 3, raw.true_share);
+  ASSERT_EQ(w.size(), 3u);
+  EXPECT_GT(w[0], w[1]) << "class 0 is under-found, so its probabilities are weighted up";
+  EXPECT_NEAR(std::log(w[0]) + std::log(w[1]) + std::log(w[2]), 0.0, 1e-9);
+  const EvalMetrics cal = compute_metrics(p, {0, 10, 20}, w);
+  ASSERT_EQ(cal.calibrated_share.size(), 3u);
+  for (size_t c = 0; c < 3; ++c) EXPECT_NEAR(cal.calibrated_share[c], raw.true_share[c], 1e-4);
+  EXPECT_GT(raw.share_tv_expected, 0.05);
+  EXPECT_LT(cal.share_tv_calibrated, 1e-4);
+  EXPECT_EQ(cal.expected_share, raw.expected_share) << "the raw expected shares stay as they are";
+  EXPECT_DOUBLE_EQ(raw.share_tv_calibrated, -1.0);
+  EXPECT_FALSE(metrics_json(raw, {"a", "b", "c"})["age_shares"].contains("calibrated"));
+  EXPECT_TRUE(metrics_json(cal, {"a", "b", "c"})["age_shares"].contains("tv_calibrated"));
+
+  // Reweighting one row: p_c w_c / sum.
+  const float row[3] = {0.5f, 0.25f, 0.25f};
+  const auto q = reweighted(row, 3, {2.0, 1.0, 1.0});
+  EXPECT_NEAR(q[0], 1.0 / 1.5, 1e-6);
+  EXPECT_NEAR(q[1], 0.25 / 1.5, 1e-6);
+  EXPECT_EQ(reweighted(row, 3, {}), (std::vector<double>{0.5, 0.25, 0.25}));
+  EXPECT_TRUE(fit_share_weights({}, 3, {0.2, 0.4, 0.4}).empty());
+}
+
+TEST(ShareCalibration, BadWeightsInACheckpointAreNamed) {
+  EXPECT_NO_THROW(validate_share_weights({}, 7, "m.safetensors"));
+  EXPECT_NO_THROW(validate_share_weights({1.0, 0.5}, 2, "m.safetensors"));
+  try {
+    validate_share_weights({1.0, 0.5}, 3, "m.safetensors");
+    FAIL() << "size mismatch accepted";
+  } catch (const RuntimeError& e) {
+    EXPECT_NE(std::string(e.what()).find("m.safetensors: age_share_weights has 2 values for 3 age groups"), std::string::npos);
+  }
+  EXPECT_THROW(validate_share_weights({1.0, std::nan("")}, 2, "m"), RuntimeError);
+  EXPECT_THROW(validate_share_weights({1.0, 50.0}, 2, "m"), RuntimeError);
 }

@@ -493,6 +493,21 @@ TEST(VisitorsDay, VisitorsVisitsAndSummary) {
   EXPECT_NEAR(s["age_share_expected"]["young"].get<double>(), young, 1e-6);
   EXPECT_NEAR(s["age_share_expected"]["old"].get<double>(), 1 - young, 1e-6);
   EXPECT_LT(young, 0.5) << "B is surer of old than A is of young";
+  // Standard error of each share: sqrt(sum q (1 - q)) / n over the two visitors.
+  const double a = visitors[0].age_probs[0], b = visitors[1].age_probs[0];
+  EXPECT_NEAR(s["age_share_expected_se"]["young"].get<double>(), std::sqrt(a * (1 - a) + b * (1 - b)) / 2, 1e-6);
+  EXPECT_FALSE(s["age_share_calibrated"].get<bool>());
+  {  // With the model's share weights the shares reweight each visitor's probabilities; answers stay.
+    DayInfo calibrated = info;
+    calibrated.age_share_weights = {2.0, 0.5};
+    const auto c = day_summary(tracks, visitors, calibrated);
+    const double qa = 2 * a / (2 * a + 0.5 * (1 - a)), qb = 2 * b / (2 * b + 0.5 * (1 - b));
+    EXPECT_NEAR(c["age_share_expected"]["young"].get<double>(), (qa + qb) / 2, 1e-6);
+    EXPECT_NEAR(c["age_share_expected"]["old"].get<double>(), 1 - (qa + qb) / 2, 1e-6);
+    EXPECT_TRUE(c["age_share_calibrated"].get<bool>());
+    EXPECT_EQ(c["age_share"], s["age_share"]);
+    EXPECT_EQ(c["age_gender"], s["age_gender"]);
+  }
   ASSERT_EQ(s["per_hour"].size(), 1u);
   EXPECT_EQ(s["per_hour"][0]["hour"], "2026-11-28T09");
   EXPECT_EQ(s["per_hour"][0]["visitors"], 2);

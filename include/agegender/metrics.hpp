@@ -48,11 +48,17 @@ struct EvalMetrics {
   // their total variation from the true shares; the same for the female share (-1 without a gender head).
   std::vector<double> true_share, argmax_share, expected_share;
   double share_tv_argmax = 0, share_tv_expected = 0;
+  // With the model's share weights (share_calibration.hpp): the expected share of the reweighted
+  // probabilities and its total variation (-1 without weights).
+  std::vector<double> calibrated_share;
+  double share_tv_calibrated = -1;
   double female_true = -1, female_argmax = -1, female_expected = -1;
 };
 
 /// `class_mean_age[k]` = mean training age of class k: age_mae uses the expected age sum_k p_k * mean_k.
-EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& class_mean_age);
+/// `share_weights` (may be empty): the model's age-share calibration, for calibrated_share.
+EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& class_mean_age,
+                            const std::vector<double>& share_weights = {});
 
 /// eval.json body: loss, accuracy, top2_accuracy, gender_accuracy, age_mae, confusion_matrix, per_class,
 /// per_race, per_gender (class names label per_class), age_shares, female_share.

@@ -123,7 +123,8 @@ EvalResult evaluate_run(const EvalOptions& o) {
   PredictionSet p = predict_split(*lm.model, data, lm.input, lm.binning, so);
   if (!own_binning) p = rebin_years(p, binning);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const EvalMetrics m = compute_metrics(p, lm.class_mean_age);
+  // The share weights were fitted for the model's own age groups.
+  const EvalMetrics m = compute_metrics(p, lm.class_mean_age, own_binning ? lm.age_share_weights : std::vector<double>{});
   const auto names = binning.class_names();
 
   EvalResult r;

@@ -5,6 +5,7 @@
 
 #include "agegender/error.hpp"
 #include "agegender/models.hpp"
+#include "agegender/share_calibration.hpp"
 #include "model/optimizer_state_key.hpp"
 #include "model/weights.hpp"
 
@@ -189,12 +190,14 @@ LoadedModel load_trained_model(const std::string& run_dir_or_file) {
                       m.meta.at("normalization").at("std").get<std::vector<float>>()};
     }
     m.class_mean_age = m.meta.at("class_mean_age").get<std::vector<double>>();
+    if (m.meta.contains("age_share_weights")) m.age_share_weights = m.meta.at("age_share_weights").get<std::vector<double>>();
   } catch (const json::exception& e) {
     throw RuntimeError(path + ": incomplete checkpoint metadata: " + e.what());
   } catch (const UsageError& e) {  // e.g. AgeBinning's own checks: the file is bad, not the command
     throw RuntimeError(path + ": bad checkpoint metadata: " + e.what());
   }
   validate_checkpoint_meta(m.spec, m.binning, m.input, m.class_mean_age, path);
+  validate_share_weights(m.age_share_weights, m.binning.num_classes(), path);
   m.model = build_model(m.spec);
   load_weights(file, path, *m.model, nullptr);
   m.model->eval();

@@ -41,6 +41,7 @@ struct LoadedModel {
   AgeBinning binning;
   ModelInput input;  // the preprocessing contract the model was trained with
   std::vector<double> class_mean_age;
+  std::vector<double> age_share_weights;  // share_calibration.hpp; empty in checkpoints without them
   nlohmann::json meta;
   std::string path;
 };

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agegender/error.hpp"
+#include "agegender/share_calibration.hpp"
 #include "agegender/utkface.hpp"
 
 namespace agegender {
@@ -31,7 +32,8 @@ PredictionSet rebin_years(const PredictionSet& p, const AgeBinning& binning) {
   return out;
 }
 
-EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& class_mean_age) {
+EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& class_mean_age,
+                            const std::vector<double>& share_weights) {
   EvalMetrics m;
   m.n = p.size();
   const int k = p.num_classes;
@@ -41,6 +43,8 @@ EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& c
   m.per_gender.assign(2, {});
   m.true_share.assign(static_cast<size_t>(k), 0.0);
   m.argmax_share = m.expected_share = m.true_share;
+  const bool calibrate = has_age && share_weights.size() == static_cast<size_t>(k);
+  if (calibrate) m.calibrated_share = m.true_share;
   if (m.n == 0) return m;
   m.loss = p.loss_sum / static_cast<double>(m.n);
   long correct = 0, top2 = 0, gender_correct = 0;
@@ -67,6 +71,10 @@ EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& c
       m.true_share[static_cast<size_t>(p.true_class[i])] += 1;
       m.argmax_share[static_cast<size_t>(best)] += 1;
       for (int c = 0; c < k; ++c) m.expected_share[static_cast<size_t>(c)] += row[c];
+      if (calibrate) {
+        const std::vector<double> q = reweighted(row, k, share_weights);
+        for (size_t c = 0; c < q.size(); ++c) m.calibrated_share[c] += q[c];
+      }
       double expected_age = 0;
       if (!p.expected_age.empty()) {
         expected_age = p.expected_age[i];
@@ -97,6 +105,13 @@ EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& c
     m.true_share[c] /= n, m.argmax_share[c] /= n, m.expected_share[c] /= n;
     m.share_tv_argmax += 0.5 * std::fabs(m.argmax_share[c] - m.true_share[c]);
     m.share_tv_expected += 0.5 * std::fabs(m.expected_share[c] - m.true_share[c]);
+  }
+  if (calibrate) {
+    m.share_tv_calibrated = 0;
+    for (size_t c = 0; c < m.true_share.size(); ++c) {
+      m.calibrated_share[c] /= n;
+      m.share_tv_calibrated += 0.5 * std::fabs(m.calibrated_share[c] - m.true_share[c]);
+    }
   }
   if (has_gender) m.female_true /= n, m.female_argmax /= n, m.female_expected /= n;
   for (auto* groups : {&m.per_race, &m.per_gender}) {
@@ -148,6 +163,10 @@ nlohmann::json metrics_json(const EvalMetrics& m, const std::vector<std::string>
   if (!names.empty()) {
     j["age_shares"] = {{"true", m.true_share}, {"argmax", m.argmax_share}, {"expected", m.expected_share},
                        {"tv_argmax", m.share_tv_argmax}, {"tv_expected", m.share_tv_expected}};
+    if (m.share_tv_calibrated >= 0) {
+      j["age_shares"]["calibrated"] = m.calibrated_share;
+      j["age_shares"]["tv_calibrated"] = m.share_tv_calibrated;
+    }
   }
   if (m.female_true >= 0) {
     j["female_share"] = {{"true", m.female_true}, {"argmax", m.female_argmax}, {"expected", m.female_expected}};

@@ -17,6 +17,7 @@
 #include "agegender/dir_lock.hpp"
 #include "agegender/error.hpp"
 #include "agegender/progress.hpp"
+#include "agegender/share_calibration.hpp"
 #include "agegender/tb_writer.hpp"
 #include "agegender/tfjs_weights.hpp"
 #include "agegender/threads.hpp"
@@ -552,7 +553,24 @@ void Trainer::end_epoch(EpochMetrics m) {
 
 json Trainer::finish() {
   // Restore the best weights and score them on the test split.
-  load_checkpoint((fs::path(run_dir_) / kBestCheckpoint).string(), *model_, nullptr);
+  const std::string best = (fs::path(run_dir_) / kBestCheckpoint).string();
+  load_checkpoint(best, *model_, nullptr);
+  // Age-share calibration (share_calibration.hpp), fitted on the validation split with the best weights
+  // and stored in the best checkpoint, where eval and visitors find it with the model.
+  json share_weights = nullptr;
+  if (val_.size() > 0) {
+    const PredictionSet v = score(val_);
+    if (v.num_classes > 0) {
+      const std::vector<double> w = fit_share_weights(v.age_probs, v.num_classes, compute_metrics(v, class_mean_age_).true_share);
+      json meta = read_checkpoint_meta(best);
+      meta["age_share_weights"] = w;
+      save_checkpoint(best, *model_, nullptr, meta);
+      share_weights = json::object();
+      const auto names = binning_.class_names();
+      for (size_t c = 0; c < w.size(); ++c) share_weights[names[c]] = w[c];
+      spdlog::info("Age-share calibration (validation split): {}", share_weights.dump());
+    }
+  }
   EvalMetrics t;
   t.loss = t.accuracy = t.top2_accuracy = t.gender_accuracy = t.age_mae = NAN;  // no test split: null in summary.json
   if (test_.size() > 0) {
@@ -578,6 +596,7 @@ json Trainer::finish() {
     s["finetune"] = {{"from_epoch", state_.finetune_from}, {"epochs", state_.epoch - state_.finetune_from}};
   }
   if (!cache_summary_.is_null()) s["feature_cache"] = cache_summary_;
+  if (!share_weights.is_null()) s["age_share_weights"] = share_weights;
   write_file_atomic((fs::path(run_dir_) / kSummaryFile).string(), s.dump(2) + "\n");
   return s;
 }

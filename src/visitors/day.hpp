@@ -116,6 +116,7 @@ std::string gender_answer(float female_prob);  // "female" / "male" / "" (no gen
 struct DayInfo {
   std::vector<std::string> age_groups;
   std::vector<double> class_mean_age;
+  std::vector<double> age_share_weights;  // the model's share calibration (share_calibration.hpp), may be empty
   DayClock clock;
   EntryRule entries;
   nlohmann::json processing;  // frames, seconds, stages, ...

@@ -448,6 +448,7 @@ VisitorsReport run_visitors(const VisitorsOptions& o) {
   if (!replay) embedder = std::make_unique<FaceEmbedder>(face_models_dir(o.models), o.device);
   info.age_groups = model.binning.class_names();
   info.class_mean_age = model.class_mean_age;
+  info.age_share_weights = model.age_share_weights;
   std::unique_ptr<EvidenceWriter> recorder;
   if (!o.record_evidence.empty()) recorder = std::make_unique<EvidenceWriter>(o.record_evidence, info.age_groups);
 
