@@ -12,6 +12,7 @@
 #include "agegender/prepared_dataset.hpp"
 #include "agegender/safetensors.hpp"
 #include "agegender/trainer.hpp"
+#include "model/checkpoint.hpp"
 #include "prepared_fixture.hpp"
 
 #ifdef AGEGENDER_HAS_OPENCV
@@ -232,6 +233,46 @@ TEST_F(TrainingPaths, EvalOnAnotherPreparedDataset) {
   EXPECT_EQ(e.eval["data"], dir_->str("other"));
   EXPECT_TRUE(fs::exists(fs::path(e.out_dir) / "eval.json"));
   EXPECT_FALSE(fs::exists(fs::path(r.run_dir) / "eval.json"));  // the run's own result is untouched
+}
+
+// Training ends by fitting the age-share calibration on the validation split into best.safetensors;
+// eval --calibrate-shares refits it on other labelled images (the cameras' faces) and saves it there.
+TEST_F(TrainingPaths, ShareCalibrationIsFittedOnValidationAndRefittedByEval) {
+  const auto r = run(config("shares", 1));
+  const fs::path best = fs::path(r.run_dir) / "best.safetensors";
+  const LoadedModel trained = load_trained_model(r.run_dir);
+  ASSERT_EQ(trained.age_share_weights.size(), static_cast<size_t>(trained.binning.num_classes()));
+  const json summary = json::parse(read_file(fs::path(r.run_dir) / "summary.json"));
+  ASSERT_TRUE(summary.contains("age_share_weights"));
+  EXPECT_DOUBLE_EQ(summary["age_share_weights"][trained.binning.class_names()[0]].get<double>(), trained.age_share_weights[0]);
+  const auto before = eval(r.run_dir);
+  EXPECT_TRUE(before.eval["age_shares"].contains("tv_calibrated"));
+
+  EvalOptions o;
+  o.run_dir = r.run_dir;
+  o.data = dir_->str("other");
+  o.threads = 2;
+  o.calibrate_shares = true;
+  o.age_bins = "bin10";  // weights belong to the model's own groups
+  EXPECT_THROW(evaluate_run(o), UsageError);
+  o.age_bins.clear();
+  const auto refit = evaluate_run(o);
+  EXPECT_TRUE(refit.eval["age_share_weights_refitted"].get<bool>());
+  // On the images it was fitted on, the calibrated shares are nearer the true ones (exactly so only
+  // within the weights' 0.1-10 range, which a one-epoch model on 12 images leaves: ShareCalibration tests).
+  EXPECT_LT(refit.eval["age_shares"]["tv_calibrated"].get<double>(), refit.eval["age_shares"]["tv_expected"].get<double>());
+  const LoadedModel refitted = load_trained_model(r.run_dir);
+  EXPECT_NE(refitted.age_share_weights, trained.age_share_weights);
+  const json resummary = json::parse(read_file(fs::path(r.run_dir) / "summary.json"));
+  EXPECT_DOUBLE_EQ(resummary["age_share_weights"][trained.binning.class_names()[0]].get<double>(), refitted.age_share_weights[0]);
+  EXPECT_NE(resummary["age_share_weights_fitted_on"].get<std::string>().find(dir_->str("other")), std::string::npos);
+  EXPECT_EQ(resummary["test_acc"], summary["test_acc"]) << "the rest of summary.json stays";
+  // Nothing else in the checkpoint changed: the same predictions as before.
+  const auto after = eval(r.run_dir);
+  EXPECT_EQ(after.eval["accuracy"], before.eval["accuracy"]);
+  EXPECT_EQ(after.eval["age_shares"]["expected"], before.eval["age_shares"]["expected"]);
+  EXPECT_EQ(after.eval["age_shares"]["true"], before.eval["age_shares"]["true"]);
+  EXPECT_TRUE(fs::exists(best));
 }
 
 TEST_F(TrainingPaths, SubsetUsesFewerImagesDeterministically) {

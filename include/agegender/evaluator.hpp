@@ -17,6 +17,8 @@ struct EvalOptions {
                          // unless it is the model's own; "" = the model's own
   bool tta = false;      // average the probabilities of each image and its horizontal flip
   std::string predictions;  // also write one CSV row per image here (for side-by-side comparisons)
+  bool calibrate_shares = false;  // refit the checkpoint's age_share_weights on these images and save them
+                                  // (share_calibration.hpp): faces from the cameras the model will count
 };
 
 struct EvalResult {

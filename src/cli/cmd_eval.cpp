@@ -28,6 +28,9 @@ void add_eval(CLI::App& app) {
                   "default: the model's own)");
   cmd->add_option("--predictions", o->eval.predictions, "Also write one CSV row per image (labels, age group, expected age, P(female))");
   cmd->add_flag("--tta", o->eval.tta, "Test-time augmentation: average each image's and its horizontal flip's probabilities");
+  cmd->add_flag("--calibrate-shares", o->eval.calibrate_shares,
+                "Refit the checkpoint's age-share calibration on these images (labelled faces from the cameras the "
+                "model will count) and save it in the run's best checkpoint");
   cmd->add_option("--format", o->format, "Printed result: md (table row), csv or json")->capture_default_str()
       ->check(CLI::IsMember({"md", "csv", "json"}));
   cmd->callback([o] {

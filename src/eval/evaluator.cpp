@@ -12,6 +12,7 @@
 #include "agegender/error.hpp"
 #include "agegender/metrics.hpp"
 #include "agegender/report.hpp"
+#include "agegender/share_calibration.hpp"
 #include "agegender/threads.hpp"
 #include "model/inference.hpp"
 #include "model/checkpoint.hpp"
@@ -107,6 +108,10 @@ EvalResult evaluate_run(const EvalOptions& o) {
                      binning_json(lm.binning).at("strategy").get<std::string>() +
                      ") and scores only those; a model trained with model.age_head \"years\" scores any binning");
   }
+  if (o.calibrate_shares && (!own_binning || lm.spec.num_age_classes == 0)) {
+    throw UsageError("--calibrate-shares fits the weights of the model's own age groups: " +
+                     std::string(own_binning ? lm.path + " has no age head" : "drop --age-bins"));
+  }
   const SplitData data = load_split(ds, idx, lm.binning);
   if (data.source_size != lm.input.source_size) {
     spdlog::warn("{} is cached at {} px, the model was trained from {} px images: its input is resampled from {} px, "
@@ -123,6 +128,30 @@ EvalResult evaluate_run(const EvalOptions& o) {
   PredictionSet p = predict_split(*lm.model, data, lm.input, lm.binning, so);
   if (!own_binning) p = rebin_years(p, binning);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (o.calibrate_shares) {
+    // The checkpoint keeps everything else; only its share weights change (atomically, like training's).
+    const std::vector<double> true_share = compute_metrics(p, lm.class_mean_age).true_share;
+    for (size_t c = 0; c < true_share.size(); ++c) {
+      if (true_share[c] == 0) spdlog::warn("--calibrate-shares: no '{}' image in {}: its weight stays 1", lm.binning.class_names()[c], data_dir);
+    }
+    lm.age_share_weights = fit_share_weights(p.age_probs, p.num_classes, true_share);
+    json meta = lm.meta;
+    meta["age_share_weights"] = lm.age_share_weights;
+    lm.model->to(torch::kCPU);
+    save_checkpoint(lm.path, *lm.model, nullptr, meta);
+    // summary.json says which weights the run now holds and what they were fitted on.
+    const fs::path summary_path = fs::path(o.run_dir) / "summary.json";
+    json summary = read_json_or_null(summary_path);
+    if (!summary.is_null()) {
+      summary["age_share_weights"] = json::object();
+      for (size_t c = 0; c < lm.age_share_weights.size(); ++c) {
+        summary["age_share_weights"][lm.binning.class_names()[c]] = lm.age_share_weights[c];
+      }
+      summary["age_share_weights_fitted_on"] = data_dir + " (" + o.split + ", " + std::to_string(idx.size()) + " images)";
+      write_file_atomic(summary_path.string(), summary.dump(2) + "\n");
+    }
+    spdlog::info("Age-share calibration: refitted on {} {} images of {} and saved in {}", idx.size(), o.split, data_dir, lm.path);
+  }
   // The share weights were fitted for the model's own age groups.
   const EvalMetrics m = compute_metrics(p, lm.class_mean_age, own_binning ? lm.age_share_weights : std::vector<double>{});
   const auto names = binning.class_names();
@@ -145,6 +174,7 @@ EvalResult evaluate_run(const EvalOptions& o) {
   r.eval["age_head"] = lm.spec.age_head;
   r.eval["binning"] = binning_json(binning);
   r.eval["tta"] = o.tta;
+  r.eval["age_share_weights_refitted"] = o.calibrate_shares;
   r.eval["seconds"] = secs;
   r.eval["images_per_s"] = m.n / std::max(secs, 1e-9);
   write_file_atomic((fs::path(r.out_dir) / "eval.json").string(), r.eval.dump(2) + "\n");
