@@ -5,6 +5,7 @@
 #include <opencv2/videoio.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <regex>
 
 #include "prepared_fixture.hpp"
@@ -50,6 +51,13 @@ void expect_report_renders(const fs::path& out_dir) {
   EXPECT_EQ(attr("pyramid-total"), pyramid);
   EXPECT_EQ(attr("returning"), summary["returning_visitors"].get<long>());
   EXPECT_NE(dom.find("<b id=\"total\">" + std::to_string(visitors) + "</b>"), std::string::npos);
+  // One row per age group with its estimated share (summary.json's age_share_expected, in percent).
+  EXPECT_EQ(attr("share-rows"), static_cast<long>(summary["age_share_expected"].size()));
+  for (const auto& [group, share] : summary["age_share_expected"].items()) {
+    char text[32];
+    std::snprintf(text, sizeof text, "<td>%.1f %%</td>", 100 * share.get<double>());
+    EXPECT_NE(dom.find(text), std::string::npos) << group << ": " << text;
+  }
 }
 
 }  // namespace

@@ -149,6 +149,24 @@ constexpr const char* kScript = R"JS(
     drawnPyramid += m + f;
   });
 
+  // The day's age-group shares as estimated (mean probabilities, calibrated when the model is) with a
+  // 95 % interval from their standard errors; the pyramid above counts each visitor once, in their most
+  // likely group, which drains the groups the model is least sure of.
+  const shareBody = document.querySelector('#share-table tbody');
+  const expected = s.age_share_expected || {}, se = s.age_share_expected_se || {};
+  Object.keys(s.age_gender).forEach((g) => {
+    if (!(g in expected)) return;
+    const tr = document.createElement('tr');
+    const counted = s.age_gender[g].male + s.age_gender[g].female;
+    [g, (100 * expected[g]).toFixed(1) + ' %', g in se ? '\u00b1 ' + (196 * se[g]).toFixed(1) + ' %' : '-', counted].forEach((x) => {
+      const td = document.createElement('td');
+      td.textContent = x;
+      tr.appendChild(td);
+    });
+    shareBody.appendChild(tr);
+  });
+  if (s.age_share_calibrated) document.getElementById('share-note').textContent = ' (calibrated)';
+
   // Returning visitors: how many came once, twice, three times or more.
   const byVisits = [0, 0, 0];
   data.visitors.forEach((v) => { byVisits[Math.min(v.visits, 3) - 1] += 1; });
@@ -175,6 +193,7 @@ constexpr const char* kScript = R"JS(
   check.dataset.hourTotal = drawnHour;
   check.dataset.pyramidTotal = drawnPyramid;
   check.dataset.rows = body.children.length;
+  check.dataset.shareRows = shareBody.children.length;
   check.dataset.returning = byVisits[1] + byVisits[2];
   status.textContent = 'ok';
 })();
@@ -230,6 +249,9 @@ std::string report_html(const nlohmann::json& summary, const std::vector<Visitor
   h += "<p class=\"legend\"><span style=\"background:#3b6fb6\"></span>men<span style=\"background:#d0576b\"></span>women</p>\n";
   h += "<section><h2>Visitors per hour (first seen)</h2><div id=\"per-hour\"></div></section>\n";
   h += "<section><h2>Age group and gender</h2><div id=\"pyramid\"></div></section>\n";
+  h += "<section><h2>Age-group shares<span id=\"share-note\"></span></h2><table id=\"share-table\"><thead><tr>"
+       "<th>age group</th><th>estimated share</th><th>95 % interval</th><th>visitors counted</th></tr></thead>"
+       "<tbody></tbody></table></section>\n";
   h += "<section><h2>Returning visitors</h2><div id=\"returning-chart\"></div></section>\n";
   h += "<section><h2>Visitors</h2><table id=\"visitor-table\"><thead><tr><th>visitor</th><th>first seen</th>"
        "<th>last seen</th><th>visits</th><th>tracks</th><th>age group</th><th>gender</th></tr></thead><tbody></tbody>"
