@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agegender/config.hpp"
+#include "agegender/dir_lock.hpp"
 #include "agegender/error.hpp"
 #include "agegender/evaluator.hpp"
 #include "agegender/prepared_dataset.hpp"
@@ -256,6 +257,10 @@ TEST_F(TrainingPaths, ShareCalibrationIsFittedOnValidationAndRefittedByEval) {
   o.age_bins = "bin10";  // weights belong to the model's own groups
   EXPECT_THROW(evaluate_run(o), UsageError);
   o.age_bins.clear();
+  {  // a run another process writes (train --resume) is not rewritten under it
+    const DirLock held(r.run_dir, "run");
+    EXPECT_THROW(evaluate_run(o), RuntimeError);
+  }
   const auto refit = evaluate_run(o);
   EXPECT_TRUE(refit.eval["age_share_weights_refitted"].get<bool>());
   // On the images it was fitted on, the calibrated shares are nearer the true ones (exactly so only

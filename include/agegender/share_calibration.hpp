@@ -4,6 +4,7 @@
 // smoothing, for one, spreads the babies of 0-2 into 3-12 on every set it sees. Weights fitted on the
 // validation split at the end of training (p_c w_c / sum_j p_j w_j) make the expected shares there equal
 // the true ones; `visitors` applies them to a day's shares, never to a person's own answer.
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,9 @@ std::vector<double> fit_share_weights(const std::vector<float>& probs, int k, co
 
 /// One row of k probabilities reweighted and renormalised; the row itself when `weights` is empty.
 std::vector<double> reweighted(const float* probs, int k, const std::vector<double>& weights);
+
+/// {"<group>": weight, ...} for summary.json.
+nlohmann::json share_weights_json(const std::vector<double>& weights, const std::vector<std::string>& names);
 
 /// Throws RuntimeError naming `origin` unless `weights` is empty or k finite values in [0.1, 10].
 void validate_share_weights(const std::vector<double>& weights, int k, const std::string& origin);

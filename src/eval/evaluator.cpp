@@ -9,6 +9,7 @@
 #include "agegender/atomic_file.hpp"
 #include "agegender/charts.hpp"
 #include "agegender/csv.hpp"
+#include "agegender/dir_lock.hpp"
 #include "agegender/error.hpp"
 #include "agegender/metrics.hpp"
 #include "agegender/report.hpp"
@@ -71,6 +72,32 @@ json read_json_or_null(const fs::path& p) {
   return j.is_discarded() ? json(nullptr) : j;
 }
 
+// eval --calibrate-shares: the checkpoint keeps everything but its share weights, which are refitted on
+// `p` and written atomically, under the run's lock (a training run of the same directory rewrites it too);
+// summary.json says which weights the run now holds and what they were fitted on.
+void refit_share_weights(const EvalOptions& o, LoadedModel& lm, const PredictionSet& p, const std::string& data_dir,
+                         size_t images) {
+  const DirLock lock(o.run_dir, "run");
+  const std::vector<double> true_share = compute_metrics(p, lm.class_mean_age).true_share;
+  const auto names = lm.binning.class_names();
+  for (size_t c = 0; c < true_share.size(); ++c) {
+    if (true_share[c] == 0) spdlog::warn("--calibrate-shares: no '{}' image in {}: its weight stays 1", names[c], data_dir);
+  }
+  lm.age_share_weights = fit_share_weights(p.age_probs, p.num_classes, true_share);
+  json meta = lm.meta;
+  meta["age_share_weights"] = lm.age_share_weights;
+  lm.model->to(torch::kCPU);
+  save_checkpoint(lm.path, *lm.model, nullptr, meta);
+  const fs::path summary_path = fs::path(o.run_dir) / "summary.json";
+  json summary = read_json_or_null(summary_path);
+  if (!summary.is_null()) {
+    summary["age_share_weights"] = share_weights_json(lm.age_share_weights, names);
+    summary["age_share_weights_fitted_on"] = data_dir + " (" + o.split + ", " + std::to_string(images) + " images)";
+    write_file_atomic(summary_path.string(), summary.dump(2) + "\n");
+  }
+  spdlog::info("Age-share calibration: refitted on {} {} images of {} and saved in {}", images, o.split, data_dir, lm.path);
+}
+
 }  // namespace
 
 EvalResult evaluate_run(const EvalOptions& o) {
@@ -128,30 +155,7 @@ EvalResult evaluate_run(const EvalOptions& o) {
   PredictionSet p = predict_split(*lm.model, data, lm.input, lm.binning, so);
   if (!own_binning) p = rebin_years(p, binning);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (o.calibrate_shares) {
-    // The checkpoint keeps everything else; only its share weights change (atomically, like training's).
-    const std::vector<double> true_share = compute_metrics(p, lm.class_mean_age).true_share;
-    for (size_t c = 0; c < true_share.size(); ++c) {
-      if (true_share[c] == 0) spdlog::warn("--calibrate-shares: no '{}' image in {}: its weight stays 1", lm.binning.class_names()[c], data_dir);
-    }
-    lm.age_share_weights = fit_share_weights(p.age_probs, p.num_classes, true_share);
-    json meta = lm.meta;
-    meta["age_share_weights"] = lm.age_share_weights;
-    lm.model->to(torch::kCPU);
-    save_checkpoint(lm.path, *lm.model, nullptr, meta);
-    // summary.json says which weights the run now holds and what they were fitted on.
-    const fs::path summary_path = fs::path(o.run_dir) / "summary.json";
-    json summary = read_json_or_null(summary_path);
-    if (!summary.is_null()) {
-      summary["age_share_weights"] = json::object();
-      for (size_t c = 0; c < lm.age_share_weights.size(); ++c) {
-        summary["age_share_weights"][lm.binning.class_names()[c]] = lm.age_share_weights[c];
-      }
-      summary["age_share_weights_fitted_on"] = data_dir + " (" + o.split + ", " + std::to_string(idx.size()) + " images)";
-      write_file_atomic(summary_path.string(), summary.dump(2) + "\n");
-    }
-    spdlog::info("Age-share calibration: refitted on {} {} images of {} and saved in {}", idx.size(), o.split, data_dir, lm.path);
-  }
+  if (o.calibrate_shares) refit_share_weights(o, lm, p, data_dir, idx.size());
   // The share weights were fitted for the model's own age groups.
   const EvalMetrics m = compute_metrics(p, lm.class_mean_age, own_binning ? lm.age_share_weights : std::vector<double>{});
   const auto names = binning.class_names();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "agegender/error.hpp"
@@ -43,6 +44,12 @@ std::vector<double> fit_share_weights(const std::vector<float>& probs, int k, co
   for (double x : w) log_mean += std::log(x) / static_cast<double>(w.size());
   for (double& x : w) x = std::clamp(x / std::exp(log_mean), kMinWeight, kMaxWeight);
   return w;
+}
+
+nlohmann::json share_weights_json(const std::vector<double>& weights, const std::vector<std::string>& names) {
+  nlohmann::json j = nlohmann::json::object();
+  for (size_t c = 0; c < weights.size() && c < names.size(); ++c) j[names[c]] = weights[c];
+  return j;
 }
 
 void validate_share_weights(const std::vector<double>& weights, int k, const std::string& origin) {

@@ -565,9 +565,7 @@ json Trainer::finish() {
       json meta = read_checkpoint_meta(best);
       meta["age_share_weights"] = w;
       save_checkpoint(best, *model_, nullptr, meta);
-      share_weights = json::object();
-      const auto names = binning_.class_names();
-      for (size_t c = 0; c < w.size(); ++c) share_weights[names[c]] = w[c];
+      share_weights = share_weights_json(w, binning_.class_names());
       spdlog::info("Age-share calibration (validation split): {}", share_weights.dump());
     }
   }
