@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "agegender/config.hpp"
@@ -229,6 +230,14 @@ TEST_F(TrainingPaths, EvalOnAnotherPreparedDataset) {
     tv += 0.5 * std::fabs(mean - e.eval["age_shares"]["true"][c].get<double>());
   }
   EXPECT_NEAR(tv, e.eval["age_shares"]["tv_expected"].get<double>(), 1e-5);
+  // scripts/share_sampling.py reads the file and gets the same whole-set TV.
+  const auto sampled = run_shell("/usr/bin/python3 " AGEGENDER_SOURCE_DIR "/scripts/share_sampling.py " + predictions +
+                                 " --people 6 --days 50 2>&1");
+  ASSERT_EQ(sampled.exit_code, 0) << sampled.output;
+  char whole[64];
+  std::snprintf(whole, sizeof whole, "expected %.3f", e.eval["age_shares"]["tv_expected"].get<double>());
+  EXPECT_NE(sampled.output.find(whole), std::string::npos) << sampled.output;
+  EXPECT_NE(sampled.output.find("of 50 days"), std::string::npos) << sampled.output;
   EXPECT_EQ(e.out_dir, (fs::path(r.run_dir) / "eval_test_other").string());
   EXPECT_EQ(e.eval["n"], 12);  // every test image of the other dataset (120 images, one in ten is test)
   EXPECT_EQ(e.eval["data"], dir_->str("other"));
