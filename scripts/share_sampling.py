@@ -4,12 +4,14 @@
 Reads `agegender eval --predictions FILE.csv` (one row per face with every class's probability, p_<group>)
 and draws many days of N faces without replacement. For each day it compares the true age-group shares
 with the argmax shares and the expected shares (mean probabilities, what visitors' summary.json calls
-age_share_expected) and prints the total variation's quantiles and the share of days within a bound.
+age_share_expected) and prints the total variation's quantiles and the share of days within a bound,
+and how far the counted female share lands from the true one.
 This separates what a model gets wrong on average (the whole set's TV) from what a 300-person day adds
 by chance. With --run RUN the expected shares are also computed with the run's age-share calibration
 (summary.json's age_share_weights), as visitors computes them.
 
-  share_sampling.py PREDICTIONS.csv [--run RUN] [--people 300] [--days 2000] [--bound 0.06] [--seed 1]
+  share_sampling.py PREDICTIONS.csv [--run RUN] [--people 300] [--days 2000] [--bound 0.06]
+                    [--female-bound 0.02] [--seed 1]
 """
 import argparse
 import csv
@@ -54,6 +56,7 @@ def main():
     ap.add_argument("--people", type=int, default=300)
     ap.add_argument("--days", type=int, default=2000)
     ap.add_argument("--bound", type=float, default=0.06)
+    ap.add_argument("--female-bound", type=float, default=0.02)
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     groups, probs, rows = read(a.predictions)
@@ -103,6 +106,17 @@ def main():
         tv_m.append(tv(m, t))
         tv_e.append(tv(e, t))
         tv_q.append(tv(q, t))
+    # The female share: counted (P(female) >= 0.5) against the true share, in points.
+    if all(r.get("female_prob") not in (None, "") for r in rows):
+        female = [float(r["female_prob"]) >= 0.5 for r in rows]
+        is_female = [r["gender"] == "1" for r in rows]
+        miss = []
+        for _ in range(a.days):
+            day = rng.sample(everyone, a.people)
+            miss.append(abs(sum(female[i] for i in day) - sum(is_female[i] for i in day)) / a.people)
+        within = sum(x <= a.female_bound for x in miss) / len(miss)
+        print(f"days of {a.people}: female share off by {100 * sorted(miss)[len(miss) // 2]:.1f} points (median), "
+              f"within {100 * a.female_bound:.0f} points: {100 * within:.1f} % of {a.days} days")
     for name, v in (("argmax", tv_m), ("expected", tv_e)) + ((("calibrated", tv_q),) if calibrated else ()):
         v.sort()
         q = lambda f: v[min(len(v) - 1, int(f * len(v)))]
