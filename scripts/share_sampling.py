@@ -100,20 +100,19 @@ def main():
     print(f"{a.predictions}: {len(rows)} faces, groups {', '.join(groups)}")
     print(f"whole set: TV argmax {tv(m, t):.3f}, expected {tv(e, t):.3f}" +
           (f", calibrated {tv(q, t):.3f}" if calibrated else ""))
-    tv_m, tv_e, tv_q = [], [], []
+    # The female share: counted (P(female) >= 0.5) against the true share, in points, on the same days.
+    has_gender = all(r.get("female_prob") not in (None, "") for r in rows)
+    female = [has_gender and float(r["female_prob"]) >= 0.5 for r in rows]
+    is_female = [r["gender"] == "1" for r in rows]
+    tv_m, tv_e, tv_q, miss = [], [], [], []
     for _ in range(a.days):
-        t, m, e, q = shares(rng.sample(everyone, a.people))
+        day = rng.sample(everyone, a.people)
+        t, m, e, q = shares(day)
         tv_m.append(tv(m, t))
         tv_e.append(tv(e, t))
         tv_q.append(tv(q, t))
-    # The female share: counted (P(female) >= 0.5) against the true share, in points.
-    if all(r.get("female_prob") not in (None, "") for r in rows):
-        female = [float(r["female_prob"]) >= 0.5 for r in rows]
-        is_female = [r["gender"] == "1" for r in rows]
-        miss = []
-        for _ in range(a.days):
-            day = rng.sample(everyone, a.people)
-            miss.append(abs(sum(female[i] for i in day) - sum(is_female[i] for i in day)) / a.people)
+        miss.append(abs(sum(female[i] for i in day) - sum(is_female[i] for i in day)) / a.people)
+    if has_gender:
         within = sum(x <= a.female_bound for x in miss) / len(miss)
         print(f"days of {a.people}: female share off by {100 * sorted(miss)[len(miss) // 2]:.1f} points (median), "
               f"within {100 * a.female_bound:.0f} points: {100 * within:.1f} % of {a.days} days")
