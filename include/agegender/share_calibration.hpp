@@ -19,6 +19,9 @@ std::vector<double> fit_share_weights(const std::vector<float>& probs, int k, co
 /// One row of k probabilities reweighted and renormalised; the row itself when `weights` is empty.
 std::vector<double> reweighted(const float* probs, int k, const std::vector<double>& weights);
 
+/// Total variation between two distributions over the same groups: half the summed absolute differences.
+double total_variation(const std::vector<double>& a, const std::vector<double>& b);
+
 /// {"<group>": weight, ...} for summary.json.
 nlohmann::json share_weights_json(const std::vector<double>& weights, const std::vector<std::string>& names);
 

@@ -101,18 +101,12 @@ EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& c
   m.top2_accuracy = top2 / n;
   m.gender_accuracy = gender_correct / n;
   m.age_mae = abs_err / n;
-  for (size_t c = 0; c < m.true_share.size(); ++c) {
-    m.true_share[c] /= n, m.argmax_share[c] /= n, m.expected_share[c] /= n;
-    m.share_tv_argmax += 0.5 * std::fabs(m.argmax_share[c] - m.true_share[c]);
-    m.share_tv_expected += 0.5 * std::fabs(m.expected_share[c] - m.true_share[c]);
+  for (auto* shares : {&m.true_share, &m.argmax_share, &m.expected_share, &m.calibrated_share}) {
+    for (double& x : *shares) x /= n;
   }
-  if (calibrate) {
-    m.share_tv_calibrated = 0;
-    for (size_t c = 0; c < m.true_share.size(); ++c) {
-      m.calibrated_share[c] /= n;
-      m.share_tv_calibrated += 0.5 * std::fabs(m.calibrated_share[c] - m.true_share[c]);
-    }
-  }
+  m.share_tv_argmax = total_variation(m.argmax_share, m.true_share);
+  m.share_tv_expected = total_variation(m.expected_share, m.true_share);
+  if (calibrate) m.share_tv_calibrated = total_variation(m.calibrated_share, m.true_share);
   if (has_gender) m.female_true /= n, m.female_argmax /= n, m.female_expected /= n;
   for (auto* groups : {&m.per_race, &m.per_gender}) {
     for (auto& g : *groups) {

@@ -46,6 +46,12 @@ std::vector<double> fit_share_weights(const std::vector<float>& probs, int k, co
   return w;
 }
 
+double total_variation(const std::vector<double>& a, const std::vector<double>& b) {
+  double tv = 0;
+  for (size_t c = 0; c < a.size() && c < b.size(); ++c) tv += 0.5 * std::fabs(a[c] - b[c]);
+  return tv;
+}
+
 nlohmann::json share_weights_json(const std::vector<double>& weights, const std::vector<std::string>& names) {
   nlohmann::json j = nlohmann::json::object();
   for (size_t c = 0; c < weights.size() && c < names.size(); ++c) j[names[c]] = weights[c];
