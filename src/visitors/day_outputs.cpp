@@ -100,6 +100,16 @@ constexpr const char* kScript = R"JS(
     if (parent) parent.appendChild(e);
     return e;
   }
+  // A table row of text cells (textContent: names from the model or the data never become markup).
+  function tableRow(tbody, cells) {
+    const tr = document.createElement('tr');
+    cells.forEach((x) => {
+      const td = document.createElement('td');
+      td.textContent = x;
+      tr.appendChild(td);
+    });
+    tbody.appendChild(tr);
+  }
   function svg(id, w, h) {
     const root = el('svg', {width: w, height: h, viewBox: '0 0 ' + w + ' ' + h, role: 'img'});
     document.getElementById(id).appendChild(root);
@@ -154,16 +164,10 @@ constexpr const char* kScript = R"JS(
   // likely group, which drains the groups the model is least sure of.
   const shareBody = document.querySelector('#share-table tbody');
   const expected = s.age_share_expected || {}, se = s.age_share_expected_se || {};
-  Object.keys(s.age_gender).forEach((g) => {
+  Object.keys(s.age_groups).forEach((g) => {
     if (!(g in expected)) return;
-    const tr = document.createElement('tr');
-    const counted = s.age_gender[g].male + s.age_gender[g].female;
-    [g, (100 * expected[g]).toFixed(1) + ' %', g in se ? '\u00b1 ' + (196 * se[g]).toFixed(1) + ' %' : '-', counted].forEach((x) => {
-      const td = document.createElement('td');
-      td.textContent = x;
-      tr.appendChild(td);
-    });
-    shareBody.appendChild(tr);
+    tableRow(shareBody, [g, (100 * expected[g]).toFixed(1) + ' %', g in se ? '\u00b1 ' + (196 * se[g]).toFixed(1) + ' %' : '-',
+                         s.age_groups[g]]);
   });
   if (s.age_share_calibrated) document.getElementById('share-note').textContent = ' (calibrated)';
 
@@ -180,15 +184,7 @@ constexpr const char* kScript = R"JS(
 
   // The visitor table.
   const body = document.querySelector('#visitor-table tbody');
-  data.visitors.forEach((v) => {
-    const tr = document.createElement('tr');
-    [v.visitor, v.first_seen, v.last_seen, v.visits, v.tracks, v.age_group, v.gender].forEach((x) => {
-      const td = document.createElement('td');
-      td.textContent = x;
-      tr.appendChild(td);
-    });
-    body.appendChild(tr);
-  });
+  data.visitors.forEach((v) => tableRow(body, [v.visitor, v.first_seen, v.last_seen, v.visits, v.tracks, v.age_group, v.gender]));
   const check = document.getElementById('check');
   check.dataset.hourTotal = drawnHour;
   check.dataset.pyramidTotal = drawnPyramid;
