@@ -25,7 +25,7 @@
 #include "agegender/preprocess.hpp"
 #include "model/checkpoint.hpp"
 #include "model/inference.hpp"
-#include "test_crops.hpp"
+#include "hard_scenes.hpp"
 #include "vision/face_detector.hpp"
 
 using namespace agegender;
@@ -33,13 +33,9 @@ using namespace agegender;
 namespace {
 
 using Crop = bench::TestCrop;
-
-struct Pasted {
-  cv::Rect2d at;  // where the crop's square sits (before rotation)
-  size_t crop = 0;
-  double angle = 0, gain = 1;  // rotation (degrees) and brightness factor
-  bool occluded = false;
-};
+using bench::Pasted;
+using bench::Scene;
+using bench::make_scene;
 
 // The conditions a pasted face was made under, for recall per condition (what the misses have in common).
 constexpr int kConditions = 5;
@@ -54,64 +50,9 @@ std::vector<int> conditions_of(const Pasted& p) {
   return c;
 }
 
-struct Scene {
-  std::vector<uchar> jpeg;
-  cv::Mat bgr;
-  std::vector<Pasted> faces;
-};
-
 double iou(const cv::Rect2d& a, const cv::Rect2d& b) {
   const double inter = (a & b).area();
   return inter <= 0 ? 0 : inter / (a.area() + b.area() - inter);
-}
-
-Scene make_scene(const std::vector<Crop>& crops, std::mt19937& rng, size_t& next) {
-  auto uni = [&](double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(rng); };
-  Scene s;
-  s.bgr = cv::Mat(480, 640, CV_8UC3);
-  cv::randu(s.bgr, cv::Scalar::all(20), cv::Scalar::all(230));
-  cv::GaussianBlur(s.bgr, s.bgr, cv::Size(0, 0), uni(2, 8));
-  const bool empty = uni(0, 1) < 0.15;
-  if (empty && uni(0, 1) < 0.5) {  // a face-like pattern: an oval with two dark eyes and a mouth
-    const cv::Point c(static_cast<int>(uni(120, 520)), static_cast<int>(uni(120, 360)));
-    const int r = static_cast<int>(uni(30, 90));
-    cv::ellipse(s.bgr, c, cv::Size(r, r * 5 / 4), 0, 0, 360, cv::Scalar(150, 170, 200), cv::FILLED);
-    cv::circle(s.bgr, c + cv::Point(-r / 3, -r / 4), r / 7, cv::Scalar(30, 30, 30), cv::FILLED);
-    cv::circle(s.bgr, c + cv::Point(r / 3, -r / 4), r / 7, cv::Scalar(30, 30, 30), cv::FILLED);
-    cv::ellipse(s.bgr, c + cv::Point(0, r / 2), cv::Size(r / 3, r / 8), 0, 0, 360, cv::Scalar(60, 60, 120), cv::FILLED);
-  }
-  const int faces = empty ? 0 : 1 + static_cast<int>(rng() % 4);
-  std::vector<cv::Rect> taken;
-  for (int k = 0; k < faces; ++k) {
-    const int side = static_cast<int>(std::exp(uni(std::log(32.0), std::log(240.0))));
-    cv::Rect at;
-    bool ok = false;
-    for (int tries = 0; tries < 30 && !ok; ++tries) {
-      at = cv::Rect(static_cast<int>(rng() % (640 - side)), static_cast<int>(rng() % (480 - side)), side, side);
-      ok = std::none_of(taken.begin(), taken.end(), [&](const cv::Rect& t) { return (t & at).area() > 0; });
-    }
-    if (!ok) continue;
-    taken.push_back(at);
-    const size_t index = next++ % crops.size();
-    cv::Mat face;
-    cv::resize(crops[index].bgr, face, cv::Size(side, side), 0, 0, cv::INTER_AREA);
-    Pasted p{cv::Rect2d(at), index, uni(-20, 20), 0, false};
-    const cv::Mat rot = cv::getRotationMatrix2D(cv::Point2f(side / 2.0f, side / 2.0f), p.angle, 1.0);
-    cv::warpAffine(face, face, rot, face.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
-    p.gain = uni(0.4, 1.6);
-    face.convertTo(face, -1, p.gain, 0);
-    p.occluded = uni(0, 1) < 0.3;
-    if (p.occluded) {  // occlude up to a quarter of the face (a hand, a scarf, a shelf)
-      const int w = side / 2, h = side / 2;
-      const int x = static_cast<int>(uni(0, side - w)), y = static_cast<int>(uni(side / 3.0, side - h));
-      cv::rectangle(face, cv::Rect(x, y, w, h), cv::Scalar::all(uni(30, 220)), cv::FILLED);
-    }
-    face.copyTo(s.bgr(at));
-    s.faces.push_back(p);
-  }
-  cv::imencode(".jpg", s.bgr, s.jpeg, {cv::IMWRITE_JPEG_QUALITY, static_cast<int>(uni(30, 90))});
-  s.bgr = cv::imdecode(s.jpeg, cv::IMREAD_COLOR);
-  return s;
 }
 
 double median(std::vector<double> v) {

@@ -14,6 +14,7 @@
 #include "agegender/tfjs_weights.hpp"
 #include "model/face_landmarks.hpp"
 #include "model/ssd_mobilenet.hpp"
+#include "model/tfjs_torch.hpp"
 #include "model/tf_layers.hpp"
 #include "model/tiny_face_detector.hpp"
 #include "test_util.hpp"
@@ -207,6 +208,37 @@ TEST(FaceNetworks, SsdLoadsTfjsLayoutsAndDetects) {
   for (const auto& f : faces) {
     EXPECT_GE(f.w, 0);
     EXPECT_GE(f.x, 0);
+  }
+}
+
+// bench_train_ssd's way of saving a tuned detector: the parameters back into the manifest they came
+// from (graph constants kept), written as TF.js, read by the same loader as face-api's file.
+TEST(FaceNetworks, SsdParametersStoreBackIntoTfjsAndReload) {
+  SsdMobilenetV1 source;
+  randomise(*source, 12, 0.05);
+  TempDir tmp;
+  write_tfjs(*source, tmp.path() / "a", "ssd_mobilenetv1_model", "", /*dead_constants=*/true);
+  TfjsWeights weights = read_tfjs_weights(tmp.str("a/ssd_mobilenetv1_model-weights_manifest.json"));
+  SsdMobilenetV1 tuned;
+  load_ssd_mobilenet_tfjs(*tuned, weights);
+  randomise(*tuned, 13, 0.05);  // what training would change
+  store_tfjs_parameters(*tuned, weights, "", {"Output.extra_dim"});
+  fs::create_directories(tmp.path() / "b");
+  write_tfjs_weights(weights, tmp.str("b/ssd_mobilenetv1_model-weights_manifest.json"));
+  const TfjsWeights back = read_tfjs_weights(tmp.str("b/ssd_mobilenetv1_model-weights_manifest.json"));
+  ASSERT_NE(back.find("Preprocessor/ResizeImage/size"), nullptr);
+  EXPECT_EQ(back.find("Preprocessor/ResizeImage/size")->ints, (std::vector<int32_t>{512, 512}));
+  SsdMobilenetV1 reloaded;
+  load_ssd_mobilenet_tfjs(*reloaded, back);
+  expect_same_parameters(*tuned, *reloaded);
+
+  TfjsWeights missing = weights;  // a parameter with no tensor to go to is named
+  missing.tensors.erase(missing.tensors.begin());
+  try {
+    store_tfjs_parameters(*tuned, missing, "", {"Output.extra_dim"});
+    FAIL() << "expected RuntimeError";
+  } catch (const RuntimeError& e) {
+    EXPECT_NE(std::string(e.what()).find("MobilenetV1.Conv2d_0_pointwise"), std::string::npos) << e.what();
   }
 }
 

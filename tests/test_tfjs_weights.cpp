@@ -197,6 +197,48 @@ TEST(TfjsWeights, ReadsAllDtypesGroupsAndShards) {
   EXPECT_EQ(w.find("a/q8"), &q8);
 }
 
+TEST(TfjsWeights, WritesWhatItReadsUnquantized) {
+  TempDir d;
+  d.write("m.json", R"([
+    {"paths": ["g0.bin"], "weights": [
+      {"name": "a/q8", "shape": [3], "dtype": "float32", "quantization": {"dtype": "uint8", "scale": 0.5, "min": -1.0}},
+      {"name": "a/i32", "shape": [2], "dtype": "int32"},
+      {"name": "a/scalar", "shape": [], "dtype": "float32"}]},
+    {"paths": ["g1.bin"], "weights": [
+      {"name": "b/flag", "shape": [3], "dtype": "bool"},
+      {"name": "b/f32", "shape": [2, 1], "dtype": "float32"}]}
+  ])");
+  d.write("g0.bin", u8({0, 1, 255}) + i32({-7, 2147483647}) + f32({-0.25f}));
+  d.write("g1.bin", u8({1, 0, 1}) + f32({1e-30f, -3.5f}));
+  const TfjsWeights w = read_tfjs_weights(d.file("m.json"));
+  write_tfjs_weights(w, d.file("tuned-weights_manifest.json"));
+  EXPECT_TRUE(fs::is_regular_file(d.file("tuned.bin")));
+  EXPECT_EQ(fs::file_size(d.file("tuned.bin")), 3u * 4 + 2 * 4 + 4 + 3 + 2 * 4);  // one shard, floats as float32
+  const TfjsWeights back = read_tfjs_weights(d.file("tuned-weights_manifest.json"));
+  ASSERT_EQ(back.tensors.size(), w.tensors.size());
+  for (size_t i = 0; i < w.tensors.size(); ++i) {
+    const TfjsTensor &a = w.tensors[i], &b = back.tensors[i];
+    EXPECT_EQ(b.name, a.name);
+    EXPECT_EQ(b.shape, a.shape);
+    EXPECT_EQ(b.dtype, a.dtype);
+    EXPECT_EQ(b.quantization, "") << b.name;
+    EXPECT_EQ(b.values, a.values) << b.name;
+    EXPECT_EQ(b.ints, a.ints) << b.name;
+  }
+  EXPECT_EQ(back.get("a/q8", {3}).values, (std::vector<float>{-1.0f, -0.5f, 126.5f}));
+  EXPECT_EQ(back.get("b/flag", {3}).ints, (std::vector<int32_t>{1, 0, 1}));
+
+  TfjsWeights broken = w;  // values that do not fill the shape are refused, naming the tensor
+  broken.tensors[4].values.pop_back();
+  try {
+    write_tfjs_weights(broken, d.file("broken-weights_manifest.json"));
+    FAIL() << "expected RuntimeError";
+  } catch (const RuntimeError& e) {
+    EXPECT_NE(std::string(e.what()).find("b/f32"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(d.file("broken-weights_manifest.json")));
+}
+
 TEST(TfjsWeights, AcceptsModelJsonWeightsManifest) {
   TempDir d;
   d.write("model.json", R"({"format": "graph-model", "weightsManifest": [

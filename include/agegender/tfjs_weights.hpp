@@ -46,6 +46,12 @@ constexpr int64_t kTfjsMaxNumel = (int64_t{1} << 31) - 1;
 /// more or fewer bytes than the group's tensors need.
 TfjsWeights read_tfjs_weights(const std::string& manifest_path);
 
+/// Writes `weights` as a one-group TF.js manifest at `manifest_path` plus its one shard beside it (the
+/// manifest's name with "-weights_manifest.json" replaced by ".bin"): float32 tensors unquantized, int32
+/// and bool as they are, in `tensors` order, so read_tfjs_weights (and TF.js) read the same values back.
+/// Shard first, then manifest, each written atomically. RuntimeError naming the file on failure.
+void write_tfjs_weights(const TfjsWeights& weights, const std::string& manifest_path);
+
 /// IEEE 754 binary16 -> float (subnormals, +-0, +-inf and NaN included).
 float tfjs_half_to_float(uint16_t h);
 

@@ -30,6 +30,11 @@ torch::Tensor to_torch_layout(const TfjsTensor& t, bool keep, const torch::Tenso
   return v;
 }
 
+// The loader's name for a parameter (without `strip`).
+std::string stripped(const std::string& key, const std::string& strip) {
+  return key.compare(0, strip.size(), strip) == 0 ? key.substr(strip.size()) : key;
+}
+
 }  // namespace
 
 void load_tfjs_parameters(torch::nn::Module& module, const TfjsWeights& weights, const std::string& strip,
@@ -38,7 +43,7 @@ void load_tfjs_parameters(torch::nn::Module& module, const TfjsWeights& weights,
   std::string problems;
   torch::NoGradGuard no_grad;
   for (auto& p : module.named_parameters(true)) {
-    const std::string name = p.key().compare(0, strip.size(), strip) == 0 ? p.key().substr(strip.size()) : p.key();
+    const std::string name = stripped(p.key(), strip);
     const TfjsTensor* found = nullptr;
     for (const auto& candidate : tf_names(name)) {
       if ((found = weights.find(candidate))) break;
@@ -70,6 +75,35 @@ void load_tfjs_parameters(torch::nn::Module& module, const TfjsWeights& weights,
     if (t.dtype == "float32" && !used.count(t.name) && !ignore.count(t.name)) problems += "\n  unexpected: " + t.name;
   }
   if (!problems.empty()) throw RuntimeError("weights " + weights.manifest + " do not fit the network:" + problems);
+}
+
+void store_tfjs_parameters(const torch::nn::Module& module, TfjsWeights& weights, const std::string& strip,
+                           const std::set<std::string>& keep_layout) {
+  for (const auto& p : module.named_parameters(true)) {
+    const std::string name = stripped(p.key(), strip);
+    TfjsTensor* found = nullptr;
+    for (const auto& candidate : tf_names(name)) {
+      for (auto& t : weights.tensors) found = !found && t.name == candidate ? &t : found;
+    }
+    if (!found || found->dtype != "float32") {
+      throw RuntimeError("weights " + weights.manifest + ": no float32 tensor for parameter " + p.key());
+    }
+    torch::Tensor v = p.value().detach().to(torch::kCPU, torch::kFloat);
+    if (keep_layout.count(name) == 0 && v.dim() == 4) {  // OIHW -> HWIO; depthwise C1HW -> HWC1
+      const bool depthwise = v.size(1) == 1 && found->shape.size() == 4 && found->shape[3] == 1 && found->shape[2] == v.size(0);
+      v = v.permute(depthwise ? std::vector<int64_t>{2, 3, 0, 1} : std::vector<int64_t>{2, 3, 1, 0});
+    } else if (keep_layout.count(name) == 0 && v.dim() == 2) {
+      v = v.t();
+    }
+    v = v.contiguous();
+    const std::vector<int64_t> shape(v.sizes().begin(), v.sizes().end());
+    if (shape != found->shape) {
+      throw RuntimeError("weights " + weights.manifest + ": " + p.key() + " " + c10::str(p.value().sizes()) + " does not fit " +
+                         found->name + " " + tfjs_shape_str(found->shape));
+    }
+    found->values.assign(v.data_ptr<float>(), v.data_ptr<float>() + v.numel());
+    found->quantization.clear();
+  }
 }
 
 }  // namespace agegender

@@ -18,4 +18,9 @@ struct TfjsWeights;
 void load_tfjs_parameters(torch::nn::Module& module, const TfjsWeights& weights, const std::string& strip = "",
                           const std::set<std::string>& keep_layout = {}, const std::set<std::string>& ignore = {});
 
+/// The inverse: every parameter of `module` written back, in TF layout, into the float32 tensor of
+/// `weights` it was (or would be) loaded from, unquantized. RuntimeError naming a parameter without one.
+void store_tfjs_parameters(const torch::nn::Module& module, TfjsWeights& weights, const std::string& strip = "",
+                           const std::set<std::string>& keep_layout = {});
+
 }  // namespace agegender

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "agegender/atomic_file.hpp"
 #include "agegender/error.hpp"
 
 namespace fs = std::filesystem;
@@ -287,6 +288,39 @@ TfjsWeights read_tfjs_weights(const std::string& manifest_path) {
     }
   }
   return out;
+}
+
+void write_tfjs_weights(const TfjsWeights& weights, const std::string& manifest_path) {
+  const std::string suffix = "-weights_manifest.json";
+  std::string shard = fs::path(manifest_path).filename().string();
+  if (shard.size() > suffix.size() && shard.compare(shard.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    shard.resize(shard.size() - suffix.size());
+  }
+  shard += ".bin";
+  std::string bytes;
+  json entries = json::array();
+  for (const auto& t : weights.tensors) {
+    const bool is_float = t.dtype == "float32";
+    const size_t count = is_float ? t.values.size() : t.ints.size();
+    if (static_cast<int64_t>(count) != t.numel()) {
+      throw RuntimeError(manifest_path + ": tensor '" + t.name + "' holds " + std::to_string(count) + " values for shape " +
+                         tfjs_shape_str(t.shape));
+    }
+    for (size_t i = 0; i < count; ++i) {
+      if (t.dtype == "bool") {
+        bytes.push_back(static_cast<char>(t.ints[i] != 0));
+        continue;
+      }
+      uint32_t bits = 0;
+      if (is_float) std::memcpy(&bits, &t.values[i], 4);
+      else bits = static_cast<uint32_t>(t.ints[i]);
+      for (int b = 0; b < 4; ++b) bytes.push_back(static_cast<char>((bits >> (8 * b)) & 0xffu));  // little-endian
+    }
+    entries.push_back({{"name", t.name}, {"shape", t.shape}, {"dtype", t.dtype}});
+  }
+  const json manifest = json::array({{{"paths", json::array({shard})}, {"weights", entries}}});
+  write_file_atomic((fs::path(manifest_path).parent_path() / shard).string(), bytes);
+  write_file_atomic(manifest_path, manifest.dump(1) + "\n");
 }
 
 }  // namespace agegender
