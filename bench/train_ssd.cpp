@@ -132,6 +132,7 @@ int main(int argc, char** argv) try {
   torch::manual_seed(static_cast<uint64_t>(std::stoul(opt["--seed"])));
 
   std::vector<bench::TestCrop> crops = bench::split_crops(argv[1], argv[2], Split::Train);
+  if (crops.empty()) throw UsageError(std::string(argv[2]) + ": no train-split crops of " + argv[1] + " (expected a prepared UTKFace dataset)");
   std::mt19937 rng(static_cast<unsigned>(std::stoul(opt["--seed"])));
   std::shuffle(crops.begin(), crops.end(), rng);
   const std::string manifest = (fs::path(opt["--models"]) / (std::string(kSsd) + "-weights_manifest.json")).string();
@@ -155,7 +156,7 @@ int main(int argc, char** argv) try {
   }
   torch::optim::Adam adam(trainable, torch::optim::AdamOptions(lr));
   const BoxConvention conv = box_convention(DetectMode::Ssd);
-  const bench::SceneStyle style{side, side * 3 / 4, 24, 300, 4, true};
+  const bench::SceneStyle style{side, side * 3 / 4, 24, std::min(300, side * 3 / 4 - 16), 4, true};
   std::printf("%zu train-split crops; %zu trainable tensors, %zu frozen; %d steps of %d scenes %dx%d, Adam %.1e, %d threads\n",
               crops.size(), trainable.size(), frozen, steps, batch, style.width, style.height, lr, torch::get_num_threads());
 

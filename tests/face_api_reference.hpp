@@ -39,9 +39,11 @@ inline std::string face_api_reference_missing() {
     }                                                                                 \
   } while (0)
 
-/// node face_api_ref.mjs --task TASK on `images`; returns its JSON.
+/// node face_api_ref.mjs --task TASK on `images` with the face models in `models` (default: the tests'
+/// face-api folder); returns its JSON.
 inline nlohmann::json run_face_api_reference(const std::string& task, const std::vector<RgbImage>& images,
-                                             const std::string& extra_args = "") {
+                                             const std::string& extra_args = "", std::string models = "") {
+  if (models.empty()) models = face_models_for_tests();
   TempDir tmp;
   std::string raw;
   for (const auto& im : images) {
@@ -51,7 +53,7 @@ inline nlohmann::json run_face_api_reference(const std::string& task, const std:
   }
   write_file(tmp.path() / "in.rgb", raw);
   const RunResult r = run_shell("node " + std::string(AGEGENDER_SOURCE_DIR) + "/tests/reference/face_api_ref.mjs --task " +
-                                task + " --models " + face_models_for_tests() + " --input " + tmp.str("in.rgb") +
+                                task + " --models " + models + " --input " + tmp.str("in.rgb") +
                                 " --out " + tmp.str("out.json") + " " + extra_args);
   if (r.exit_code != 0) throw std::runtime_error("face-api reference failed: " + r.output);
   return nlohmann::json::parse(read_file(tmp.path() / "out.json"));

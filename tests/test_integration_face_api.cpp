@@ -8,7 +8,13 @@
 
 #include "agegender/dataset_source.hpp"
 #include "agegender/face_embedder.hpp"
+#include "agegender/atomic_file.hpp"
+#include "agegender/image_cache.hpp"
 #include "agegender/image_decode.hpp"
+#include "agegender/manifest.hpp"
+#include "agegender/prepared_dataset.hpp"
+#include "agegender/tfjs_weights.hpp"
+#include "agegender/utkface.hpp"
 #include "face_api_reference.hpp"
 
 using namespace agegender;
@@ -123,14 +129,14 @@ double box_iou(const FaceBox& a, const std::vector<float>& b) {
 // Runs our detector and face-api's on `images`; expects the same number of faces, each of ours matching
 // one of face-api's with IoU >= 0.95 and a score within 0.01.
 void expect_detector_parity(FaceDetectorNet::Kind kind, const std::vector<RgbImage>& images, int input_size,
-                            const std::string& label) {
+                            const std::string& label, const std::string& models = face_models_for_tests()) {
   const std::string task = kind == FaceDetectorNet::Kind::Ssd ? "ssd" : "tiny";
-  const nlohmann::json ref =
-      run_face_api_reference(task, images, kind == FaceDetectorNet::Kind::Tiny ? "--input-size " + std::to_string(input_size) : "");
+  const nlohmann::json ref = run_face_api_reference(
+      task, images, kind == FaceDetectorNet::Kind::Tiny ? "--input-size " + std::to_string(input_size) : "", models);
   ASSERT_EQ(ref["results"].size(), images.size());
   FaceDetectorOptions opt;
   opt.input_size = input_size;
-  FaceDetectorNet det(kind, face_models_for_tests(), opt);
+  FaceDetectorNet det(kind, models, opt);
   double min_iou = 1, max_score_diff = 0;
   size_t faces = 0;
   for (size_t i = 0; i < images.size(); ++i) {
@@ -198,6 +204,50 @@ TEST(FaceApiParity, DetectorsMatchFaceApiOnComposedScenes) {
               << " frames/s (best frame), " << 1 / secs[secs.size() / 2] << " (median), " << secs.size() / total << " (mean)\n";
   }
   set_compute_threads(1);  // LibTorch's default here
+}
+
+// bench_train_ssd on a few real train crops: the folder it writes holds every face model, the SSD's
+// weights changed, and face-api itself (TF.js) reads the tuned SSD and finds what our port finds.
+TEST(FaceApiParity, TunedSsdFolderRunsInOurPortAndInFaceApi) {
+  REQUIRE_UTKFACE(utkface_path());
+  REQUIRE_FACE_API_REFERENCE();
+  TempDir tmp;
+  {  // a prepared dataset whose train split is 300 archive names (the bench reads names and splits only)
+    const SourceListing src = read_dataset_source(utkface_path());
+    std::vector<ManifestRow> rows;
+    for (size_t i = 0; i < src.files.size() && rows.size() < 300; i += 7) {
+      if (const auto parsed = parse_utkface_name(src.files[i].name); parsed.label) rows.push_back({src.files[i].name, *parsed.label, Split::Train});
+    }
+    fs::create_directories(tmp.path() / "prepared");
+    ImageCacheWriter cache(tmp.str("prepared/" + std::string(kImageCacheFile)), rows.size(), 8, 8, 3);
+    const std::vector<uint8_t> grey(8 * 8 * 3, 128);
+    for (size_t i = 0; i < rows.size(); ++i) cache.write(i, grey.data());
+    cache.commit();
+    write_file_atomic(tmp.str("prepared/" + std::string(kManifestFile)), manifest_csv(rows));
+  }
+  const std::string tuned = tmp.str("tuned");
+  const RunResult r = run_shell(std::string(BENCH_TRAIN_SSD) + " " + utkface_path() + " " + tmp.str("prepared") + " " + tuned +
+                                " --models " + face_models_for_tests() + " --steps 3 --batch 2 --lr 1e-4 --side 320 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("300 train-split crops"), std::string::npos) << r.output;
+  for (const auto& e : fs::directory_iterator(face_models_for_tests())) {
+    const std::string name = e.path().filename().string();
+    if (name != "SHA256SUMS") EXPECT_TRUE(fs::is_regular_file(fs::path(tuned) / name)) << name;
+  }
+  EXPECT_FALSE(fs::exists(fs::path(tuned) / "SHA256SUMS"));  // its SSD no longer matches face-api's sums
+  EXPECT_FALSE(fs::exists(tuned + ".tmp"));
+  const std::string ssd = "/ssd_mobilenetv1_model-weights_manifest.json";
+  const TfjsWeights before = read_tfjs_weights(face_models_for_tests() + ssd), after = read_tfjs_weights(tuned + ssd);
+  const TfjsTensor* a = before.find("Prediction/BoxPredictor_0/ClassPredictor/weights");
+  const TfjsTensor* b = after.find("Prediction/BoxPredictor_0/ClassPredictor/weights");
+  ASSERT_TRUE(a && b);
+  EXPECT_NE(a->values, b->values);  // trained
+  EXPECT_EQ(before.find("MobilenetV1/Conv2d_0_pointwise/weights")->values,
+            after.find("MobilenetV1/Conv2d_0_pointwise/weights")->values);  // frozen below Conv2d_6
+
+  expect_detector_parity(FaceDetectorNet::Kind::Ssd, face_scenes(utkface_crops(40), 12, 8), 416, "tuned ssd", tuned);
+  const RunResult bad = run_shell(std::string(BENCH_TRAIN_SSD) + " a b c --stepz 3 2>&1");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
 }
 
 TEST(FaceApiParity, LandmarksMatchFaceApiOnUtkFaceCrops) {
