@@ -29,6 +29,23 @@ void varied_occluder(cv::Mat& face, std::mt19937& rng) {
   }
 }
 
+// Flat shapes on the background (SceneStyle::clutter).
+void background_clutter(cv::Mat& bgr, std::mt19937& rng) {
+  auto uni = [&](double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(rng); };
+  const int shapes = static_cast<int>(rng() % 25);
+  for (int k = 0; k < shapes; ++k) {
+    const cv::Scalar colour(uni(0, 255), uni(0, 255), uni(0, 255));
+    const cv::Point a(static_cast<int>(uni(0, bgr.cols)), static_cast<int>(uni(0, bgr.rows)));
+    const cv::Size size(static_cast<int>(uni(10, bgr.cols / 3.0)), static_cast<int>(uni(10, bgr.rows / 3.0)));
+    switch (rng() % 3) {
+      case 0: cv::rectangle(bgr, cv::Rect(a, size), colour, cv::FILLED); break;
+      case 1: cv::ellipse(bgr, a, size / 2, uni(0, 180), 0, 360, colour, cv::FILLED); break;
+      default: cv::line(bgr, a, a + cv::Point(size.width, size.height), colour, static_cast<int>(uni(2, 12)));
+    }
+  }
+  cv::GaussianBlur(bgr, bgr, cv::Size(0, 0), uni(0.5, 3));
+}
+
 }  // namespace
 
 Scene make_scene(const std::vector<TestCrop>& crops, std::mt19937& rng, size_t& next, const SceneStyle& style) {
@@ -38,6 +55,7 @@ Scene make_scene(const std::vector<TestCrop>& crops, std::mt19937& rng, size_t& 
   s.bgr = cv::Mat(H, W, CV_8UC3);
   cv::randu(s.bgr, cv::Scalar::all(20), cv::Scalar::all(230));
   cv::GaussianBlur(s.bgr, s.bgr, cv::Size(0, 0), uni(2, 8));
+  if (style.clutter) background_clutter(s.bgr, rng);
   const bool empty = uni(0, 1) < 0.15;
   if (empty && uni(0, 1) < 0.5) {  // a face-like pattern: an oval with two dark eyes and a mouth
     const cv::Point c(static_cast<int>(uni(120, W - 120)), static_cast<int>(uni(120, H - 120)));

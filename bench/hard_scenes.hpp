@@ -33,6 +33,9 @@ struct SceneStyle {
   // needs to generalise past that one pattern: blocks, ellipses and noise patches of any colour, anywhere
   // on the face, a quarter of its area or less.
   bool varied_occluders = false;
+  // true: 0-24 flat shapes (boxes, ellipses, thick lines) of random colours on the background, as shop
+  // shelves, signs and doors give, so a detector trained on these scenes learns they are not faces.
+  bool clutter = false;
 };
 
 /// One scene; crops are used in order from `next` (wrapping), `next` advances.

@@ -1,16 +1,16 @@
 // Fine-tunes face-api's SSD MobileNetV1 face detector on hard composed scenes made at run time from the
 // TRAIN split's UTKFace crops (bench_detect_scenes scores the test split's people), with occluders of
-// many shapes and colours, and writes a complete face models folder: every file of --models copied, the
-// SSD's manifest and shard replaced by the tuned weights (TF.js format, float32), so `--models OUT`
-// selects it in predict, embed, visitors and the benches. Nothing derived from the images is written
-// but the weights.
+// many shapes and colours and (--clutter 1) flat shapes on the background, and writes a complete face
+// models folder: every file of --models copied, the SSD's manifest and shard replaced by the tuned
+// weights (TF.js format, float32), so `--models OUT` selects it in predict, embed, visitors and the
+// benches. Nothing derived from the images is written but the weights.
 //
 // Loss (the SSD recipe): anchors matched to faces at IoU >= 0.5 (plus each face's best anchor), sigmoid
 // cross-entropy on the face logit with 3:1 hard negatives (anchors under IoU 0.4), smooth L1 on the box
 // encodings of the matched anchors. The face box of a pasted crop is the crop mapped through SSD's own
 // box convention (kSsdBoxes), so the tuned detector keeps face-api's framing.
 //   bench_train_ssd ARCHIVE PREPARED_DIR OUT_DIR [--models models/face-api] [--steps 600] [--batch 8]
-//                   [--lr 5e-5] [--freeze-below 6] [--threads 2] [--seed 1] [--side 640]
+//                   [--lr 5e-5] [--freeze-below 6] [--threads 2] [--seed 1] [--side 640] [--clutter 1]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -109,13 +109,13 @@ int main(int argc, char** argv) try {
   if (argc < 4) {
     std::fprintf(stderr,
                  "usage: %s ARCHIVE PREPARED_DIR OUT_DIR [--models models/face-api] [--steps 600] [--batch 8] [--lr 5e-5] "
-                 "[--freeze-below 6] [--threads 2] [--seed 1] [--side 640]\n",
+                 "[--freeze-below 6] [--threads 2] [--seed 1] [--side 640] [--clutter 1]\n",
                  argv[0]);
     return 2;
   }
   std::map<std::string, std::string> opt{{"--models", "models/face-api"}, {"--steps", "600"}, {"--batch", "8"},
                                          {"--lr", "5e-5"},  {"--freeze-below", "6"},  {"--threads", "2"},
-                                         {"--seed", "1"},   {"--side", "640"}};
+                                         {"--seed", "1"},   {"--side", "640"},         {"--clutter", "1"}};
   for (int i = 4; i + 1 < argc; i += 2) {
     if (!opt.count(argv[i])) {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
@@ -127,6 +127,7 @@ int main(int argc, char** argv) try {
   const int steps = std::stoi(opt["--steps"]), batch = std::stoi(opt["--batch"]), freeze_below = std::stoi(opt["--freeze-below"]);
   const int side = std::stoi(opt["--side"]);
   if (side % 32 != 0 || side < 128) throw UsageError("--side " + opt["--side"] + ": expected a multiple of 32, >= 128");
+  if (opt["--clutter"] != "0" && opt["--clutter"] != "1") throw UsageError("--clutter " + opt["--clutter"] + ": expected 0 or 1");
   const double lr = std::stod(opt["--lr"]);
   torch::set_num_threads(std::stoi(opt["--threads"]));
   torch::manual_seed(static_cast<uint64_t>(std::stoul(opt["--seed"])));
@@ -156,7 +157,7 @@ int main(int argc, char** argv) try {
   }
   torch::optim::Adam adam(trainable, torch::optim::AdamOptions(lr));
   const BoxConvention conv = box_convention(DetectMode::Ssd);
-  const bench::SceneStyle style{side, side * 3 / 4, 24, std::min(300, side * 3 / 4 - 16), 4, true};
+  const bench::SceneStyle style{side, side * 3 / 4, 24, std::min(300, side * 3 / 4 - 16), 4, true, opt["--clutter"] == "1"};
   std::printf("%zu train-split crops; %zu trainable tensors, %zu frozen; %d steps of %d scenes %dx%d, Adam %.1e, %d threads\n",
               crops.size(), trainable.size(), frozen, steps, batch, style.width, style.height, lr, torch::get_num_threads());
 
