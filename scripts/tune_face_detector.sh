@@ -2,8 +2,8 @@
 # Fine-tune face-api's SSD face detector on hard composed scenes of UTKFace's train split (small, dim,
 # rotated, occluded, JPEG-damaged faces) and write a complete face models folder with it.
 #
-# Usage: scripts/tune_face_detector.sh [OUT_DIR] [-- bench_train_ssd options]
-#   OUT_DIR default: <repo>/models/face-api-tuned. Needs build/bench_train_ssd, the face models
+# Usage: scripts/tune_face_detector.sh [OUT_DIR] [-- bench_train_detector options]
+#   OUT_DIR default: <repo>/models/face-api-tuned. Needs build/bench_train_detector, the face models
 #   (scripts/fetch_face_models.sh), the archive ../shared/data/UTKFace.tar.gz and a prepared dataset
 #   (PREPARED, default data/prepared/utk150: `agegender prepare --size 150 --out data/prepared/utk150`),
 #   whose test split stays unseen. About 13 minutes on 2 cores. Use the result with `--models OUT_DIR`
@@ -20,7 +20,7 @@ fi
 ARCHIVE="${ARCHIVE:-${ROOT}/../shared/data/UTKFace.tar.gz}"
 PREPARED="${PREPARED:-${ROOT}/data/prepared/utk150}"
 MODELS="${MODELS:-${ROOT}/models/face-api}"
-BIN="${ROOT}/build/bench_train_ssd"
+BIN="${ROOT}/build/bench_train_detector"
 [[ -x "${BIN}" ]] || { echo "tune_face_detector: ${BIN} missing (build first: cmake --build build -j2)" >&2; exit 1; }
 [[ -f "${ARCHIVE}" ]] || { echo "tune_face_detector: archive ${ARCHIVE} missing (set ARCHIVE)" >&2; exit 2; }
 [[ -d "${PREPARED}" ]] || { echo "tune_face_detector: prepared dataset ${PREPARED} missing (set PREPARED, or run agegender prepare)" >&2; exit 2; }

@@ -211,7 +211,7 @@ TEST(FaceNetworks, SsdLoadsTfjsLayoutsAndDetects) {
   }
 }
 
-// bench_train_ssd's way of saving a tuned detector: the parameters back into the manifest they came
+// bench_train_detector's way of saving a tuned detector: the parameters back into the manifest they came
 // from (graph constants kept), written as TF.js, read by the same loader as face-api's file.
 TEST(FaceNetworks, SsdParametersStoreBackIntoTfjsAndReload) {
   SsdMobilenetV1 source;

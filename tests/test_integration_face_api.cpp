@@ -206,9 +206,10 @@ TEST(FaceApiParity, DetectorsMatchFaceApiOnComposedScenes) {
   set_compute_threads(1);  // LibTorch's default here
 }
 
-// bench_train_ssd on a few real train crops: the folder it writes holds every face model, the SSD's
-// weights changed, and face-api itself (TF.js) reads the tuned SSD and finds what our port finds.
-TEST(FaceApiParity, TunedSsdFolderRunsInOurPortAndInFaceApi) {
+// bench_train_detector on a few real train crops: the folder it writes holds every face model, the
+// detector's weights changed, and face-api itself (TF.js) reads the tuned SSD / Tiny and finds what our
+// port finds.
+TEST(FaceApiParity, TunedDetectorFoldersRunInOurPortAndInFaceApi) {
   REQUIRE_UTKFACE(utkface_path());
   REQUIRE_FACE_API_REFERENCE();
   TempDir tmp;
@@ -226,7 +227,7 @@ TEST(FaceApiParity, TunedSsdFolderRunsInOurPortAndInFaceApi) {
     write_file_atomic(tmp.str("prepared/" + std::string(kManifestFile)), manifest_csv(rows));
   }
   const std::string tuned = tmp.str("tuned");
-  const RunResult r = run_shell(std::string(BENCH_TRAIN_SSD) + " " + utkface_path() + " " + tmp.str("prepared") + " " + tuned +
+  const RunResult r = run_shell(std::string(BENCH_TRAIN_DETECTOR) + " " + utkface_path() + " " + tmp.str("prepared") + " " + tuned +
                                 " --models " + face_models_for_tests() + " --steps 3 --batch 2 --lr 1e-4 --side 320 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("300 train-split crops"), std::string::npos) << r.output;
@@ -245,9 +246,24 @@ TEST(FaceApiParity, TunedSsdFolderRunsInOurPortAndInFaceApi) {
   EXPECT_EQ(before.find("MobilenetV1/Conv2d_0_pointwise/weights")->values,
             after.find("MobilenetV1/Conv2d_0_pointwise/weights")->values);  // frozen below Conv2d_6
 
-  expect_detector_parity(FaceDetectorNet::Kind::Ssd, face_scenes(utkface_crops(40), 12, 8), 416, "tuned ssd", tuned);
-  const RunResult bad = run_shell(std::string(BENCH_TRAIN_SSD) + " a b c --stepz 3 2>&1");
-  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  const auto scenes = face_scenes(utkface_crops(40), 12, 8);
+  expect_detector_parity(FaceDetectorNet::Kind::Ssd, scenes, 416, "tuned ssd", tuned);
+
+  // The Tiny detector the same way (every layer but conv0 trained).
+  const RunResult t = run_shell(std::string(BENCH_TRAIN_DETECTOR) + " " + utkface_path() + " " + tmp.str("prepared") + " " +
+                                tmp.str("tuned_tiny") + " --detector tiny --freeze-below 1 --models " + face_models_for_tests() +
+                                " --steps 3 --batch 2 --lr 1e-4 --side 320 2>&1");
+  ASSERT_EQ(t.exit_code, 0) << t.output;
+  const std::string tiny = "/tiny_face_detector_model-weights_manifest.json";
+  const TfjsWeights tiny_before = read_tfjs_weights(face_models_for_tests() + tiny), tiny_after = read_tfjs_weights(tmp.str("tuned_tiny") + tiny);
+  EXPECT_NE(tiny_before.find("conv8/filters")->values, tiny_after.find("conv8/filters")->values);
+  EXPECT_EQ(tiny_before.find("conv0/filters")->values, tiny_after.find("conv0/filters")->values);
+  expect_detector_parity(FaceDetectorNet::Kind::Tiny, scenes, 416, "tuned tiny 416", tmp.str("tuned_tiny"));
+
+  for (const char* args : {" a b c --stepz 3", " a b c --detector yolo"}) {
+    const RunResult bad = run_shell(std::string(BENCH_TRAIN_DETECTOR) + args + " 2>&1");
+    EXPECT_EQ(bad.exit_code, 2) << args << ": " << bad.output;
+  }
 }
 
 TEST(FaceApiParity, LandmarksMatchFaceApiOnUtkFaceCrops) {
