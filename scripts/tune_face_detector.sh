@@ -6,7 +6,7 @@
 #   OUT_DIR default: <repo>/models/face-api-tuned. Needs build/bench_train_detector, the face models
 #   (scripts/fetch_face_models.sh), the archive ../shared/data/UTKFace.tar.gz and a prepared dataset
 #   (PREPARED, default data/prepared/utk150: `agegender prepare --size 150 --out data/prepared/utk150`),
-#   whose test split stays unseen. About 13 minutes on 2 cores. Use the result with `--models OUT_DIR`
+#   whose test split stays unseen. About 12 minutes on 2 cores. Use the result with `--models OUT_DIR`
 #   (predict, embed, visitors, export); face-api itself (TF.js) loads it too.
 # Exit codes: 0 ok, 1 failure, 2 bad usage.
 set -euo pipefail
