@@ -33,6 +33,7 @@ struct TfjsWeights {
   bool has(const std::string& name) const;
   /// nullptr when absent.
   const TfjsTensor* find(const std::string& name) const;
+  TfjsTensor* find(const std::string& name);
   /// Throws RuntimeError naming the manifest and the tensor when it is missing or its shape differs.
   const TfjsTensor& get(const std::string& name, const std::vector<int64_t>& expected_shape) const;
 };

@@ -18,13 +18,17 @@ std::vector<std::string> tf_names(const std::string& torch_name) {
   return {base};
 }
 
+// A depthwise filter: [kh, kw, C, 1] in TF, [C, 1, kh, kw] in torch (other 4-d filters: HWIO / OIHW).
+bool is_depthwise(const std::vector<int64_t>& tf_shape, const torch::Tensor& param) {
+  return tf_shape.size() == 4 && tf_shape[3] == 1 && param.dim() == 4 && param.size(1) == 1 && param.size(0) == tf_shape[2];
+}
+
 // Depthwise filters [kh, kw, C, 1] go to [C, 1, kh, kw]; other conv filters HWIO to OIHW.
 torch::Tensor to_torch_layout(const TfjsTensor& t, bool keep, const torch::Tensor& target) {
   torch::Tensor v = torch::from_blob(const_cast<float*>(t.values.data()), t.shape, torch::kFloat).clone();
   if (keep) return v;
   if (v.dim() == 4) {
-    const bool depthwise = t.shape[3] == 1 && target.dim() == 4 && target.size(1) == 1 && target.size(0) == t.shape[2];
-    return v.permute(depthwise ? std::vector<int64_t>{2, 3, 0, 1} : std::vector<int64_t>{3, 2, 0, 1}).contiguous();
+    return v.permute(is_depthwise(t.shape, target) ? std::vector<int64_t>{2, 3, 0, 1} : std::vector<int64_t>{3, 2, 0, 1}).contiguous();
   }
   if (v.dim() == 2) return v.t().contiguous();
   return v;
@@ -83,16 +87,16 @@ void store_tfjs_parameters(const torch::nn::Module& module, TfjsWeights& weights
     const std::string name = stripped(p.key(), strip);
     TfjsTensor* found = nullptr;
     for (const auto& candidate : tf_names(name)) {
-      for (auto& t : weights.tensors) found = !found && t.name == candidate ? &t : found;
+      if ((found = weights.find(candidate))) break;
     }
     if (!found || found->dtype != "float32") {
       throw RuntimeError("weights " + weights.manifest + ": no float32 tensor for parameter " + p.key());
     }
     torch::Tensor v = p.value().detach().to(torch::kCPU, torch::kFloat);
-    if (keep_layout.count(name) == 0 && v.dim() == 4) {  // OIHW -> HWIO; depthwise C1HW -> HWC1
-      const bool depthwise = v.size(1) == 1 && found->shape.size() == 4 && found->shape[3] == 1 && found->shape[2] == v.size(0);
-      v = v.permute(depthwise ? std::vector<int64_t>{2, 3, 0, 1} : std::vector<int64_t>{2, 3, 1, 0});
-    } else if (keep_layout.count(name) == 0 && v.dim() == 2) {
+    const bool keep = keep_layout.count(name) > 0;
+    if (!keep && v.dim() == 4) {  // OIHW -> HWIO; depthwise C1HW -> HWC1
+      v = v.permute(is_depthwise(found->shape, v) ? std::vector<int64_t>{2, 3, 0, 1} : std::vector<int64_t>{2, 3, 1, 0});
+    } else if (!keep && v.dim() == 2) {
       v = v.t();
     }
     v = v.contiguous();

@@ -39,6 +39,10 @@ const TfjsTensor* TfjsWeights::find(const std::string& name) const {
   return nullptr;
 }
 
+TfjsTensor* TfjsWeights::find(const std::string& name) {
+  return const_cast<TfjsTensor*>(static_cast<const TfjsWeights&>(*this).find(name));
+}
+
 const TfjsTensor& TfjsWeights::get(const std::string& name, const std::vector<int64_t>& expected_shape) const {
   const TfjsTensor* t = find(name);
   if (!t) throw RuntimeError(manifest + ": tensor '" + name + "' not found (" + std::to_string(tensors.size()) +
