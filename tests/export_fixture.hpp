@@ -28,8 +28,9 @@ inline void PrintTo(const ExportCase& c, std::ostream* os) {
 }
 
 /// Writes `<dir>/<arch>_<head>_<age_head>.safetensors`: a seeded random `c` model, as a trained run's best
-/// checkpoint would be (intuition age groups, ImageNet normalisation).
-inline std::string write_random_checkpoint(const std::string& dir, const ExportCase& c, uint64_t seed = 1) {
+/// checkpoint would be (intuition age groups, ImageNet normalisation); `extra_meta` is merged into its metadata.
+inline std::string write_random_checkpoint(const std::string& dir, const ExportCase& c, uint64_t seed = 1,
+                                           const nlohmann::json& extra_meta = nlohmann::json::object()) {
   torch::manual_seed(seed);
   ModelSpec spec;
   spec.arch = c.arch;
@@ -64,8 +65,9 @@ inline std::string write_random_checkpoint(const std::string& dir, const ExportC
   std::vector<double> mean_age;
   for (int k = 0; k < binning.num_classes(); ++k) mean_age.push_back(5.0 + 10.0 * k);
   const std::string path = dir + "/" + c.arch + "_" + c.head + "_" + c.age_head + ".safetensors";
-  save_checkpoint(path, *model, nullptr,
-                  {{"model", spec_json(spec)}, {"binning", binning_json(binning)}, {"input", input.to_json()}, {"class_mean_age", mean_age}});
+  nlohmann::json meta = {{"model", spec_json(spec)}, {"binning", binning_json(binning)}, {"input", input.to_json()}, {"class_mean_age", mean_age}};
+  meta.update(extra_meta);
+  save_checkpoint(path, *model, nullptr, meta);
   return path;
 }
 

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agegender/age_calibration.hpp"
 #include "agegender/error.hpp"
 #include "agegender/onnx_model.hpp"
 #include "export_fixture.hpp"
@@ -64,6 +65,40 @@ INSTANTIATE_TEST_SUITE_P(Export, ExportArch,
                            return info.param.arch + "_" + info.param.head + "_" + info.param.age_head + "_c" +
                                   std::to_string(info.param.channels);
                          });
+
+// The checkpoint's age calibration (age_calibration.hpp) is part of the graph: OpenCV DNN reports the same
+// calibrated age as LibTorch, and that age is the calibration applied to the uncalibrated model's.
+TEST(Export, CalibratedAgeMatchesLibTorch) {
+  TempDir tmp;
+  const ExportCase c{"base_cnn", 32, "flatten", "years", 1};
+  const AgeCalibration cal{1.1, -0.35};
+  std::filesystem::create_directories(tmp.path() / "raw");
+  const std::string raw = write_random_checkpoint(tmp.str("raw"), c);
+  ExportOptions o;
+  o.run = write_random_checkpoint(tmp.str(), c, 1, {{"age_calibration", cal.to_json()}});
+  o.out = tmp.str("calibrated.onnx");
+  export_model(o);
+  EXPECT_EQ(onnx_checker(o.out), "");
+  auto torch_engine = make_torch_engine(o.run, "cpu", 2);
+  auto cv_engine = make_opencv_engine(o.out, 2);
+  auto raw_engine = make_torch_engine(raw, "cpu", 2);
+  torch::manual_seed(3);
+  const int64_t n = 6;
+  const auto x = torch::randn({n, c.channels, c.size, c.size}).contiguous();
+  const Parity p = compare_engines(*torch_engine, *cv_engine, x.data_ptr<float>(), n);
+  EXPECT_LT(p.max_abs_diff, 1e-4);
+  EXPECT_EQ(p.argmax_mismatches, 0);
+  EngineOutput calibrated, uncalibrated;
+  torch_engine->run(x.data_ptr<float>(), n, false, calibrated);
+  raw_engine->run(x.data_ptr<float>(), n, false, uncalibrated);
+  ASSERT_EQ(calibrated.ages.size(), static_cast<size_t>(n));
+  ASSERT_EQ(uncalibrated.ages.size(), static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    EXPECT_NEAR(calibrated.ages[i], cal.apply(uncalibrated.ages[i]), 1e-3);
+    EXPECT_GT(std::abs(calibrated.ages[i] - uncalibrated.ages[i]), 0.01) << "the calibration moved the age";
+  }
+  EXPECT_EQ(calibrated.age_probs, uncalibrated.age_probs) << "age groups are never changed by it";
+}
 
 TEST(Export, FixedBatchAndEveryOpsetPassTheChecker) {
   TempDir tmp;

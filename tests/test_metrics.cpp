@@ -3,6 +3,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "agegender/age_calibration.hpp"
 #include "agegender/error.hpp"
 #include "agegender/metrics.hpp"
 #include "agegender/share_calibration.hpp"
@@ -141,4 +142,65 @@ TEST(ShareCalibration, BadWeightsInACheckpointAreNamed) {
   }
   EXPECT_THROW(validate_share_weights({1.0, std::nan("")}, 2, "m"), RuntimeError);
   EXPECT_THROW(validate_share_weights({1.0, 50.0}, 2, "m"), RuntimeError);
+}
+
+// A year head's mean age regresses to the middle: simulate that with the inverse of a known stretch and
+// check the fit undoes it (and applies it the same way to one age and to a whole set).
+TEST(AgeCalibration, FitUndoesARegressionToTheMiddle) {
+  const AgeCalibration truth{1.1, -0.35};
+  std::vector<float> predicted;
+  std::vector<int> true_age;
+  for (int i = 0; i < 2000; ++i) {
+    const int age = i % 91;
+    // predicted = truth^-1(age), with an even +-3 % error in ln(1 + age) so the L1 line is the truth.
+    const double noise = (i % 3 - 1) * 0.03;
+    predicted.push_back(static_cast<float>(std::expm1((std::log1p(age) + noise - truth.shift) / truth.scale)));
+    true_age.push_back(age);
+  }
+  const AgeCalibration fit = fit_age_calibration(predicted, true_age);
+  EXPECT_NEAR(fit.scale, truth.scale, 0.01);
+  EXPECT_NEAR(fit.shift, truth.shift, 0.03);
+  std::vector<float> ages = {predicted[70], predicted[2]};
+  fit.apply_all(ages);
+  EXPECT_NEAR(ages[0], 70, 1.0);  // a 70-year-old moved up from 65 ...
+  EXPECT_LT(predicted[70], 66.0f);
+  EXPECT_NEAR(ages[1], 2, 0.3);   // ... and a 2-year-old down from 2.8
+  EXPECT_GT(predicted[2], 2.5f);
+  const double x = predicted[70];
+  EXPECT_NEAR(fit.apply(x), std::expm1(fit.scale * std::log1p(x) + fit.shift), 1e-9);
+  EXPECT_EQ(fit.to_json(), nlohmann::json::array({fit.scale, fit.shift}));
+}
+
+TEST(AgeCalibration, DegenerateFitsStayTheIdentity) {
+  std::vector<float> perfect;
+  std::vector<int> ages;
+  for (int a = 0; a < 80; ++a) perfect.push_back(static_cast<float>(a)), ages.push_back(a);
+  const AgeCalibration exact = fit_age_calibration(perfect, ages);
+  EXPECT_NEAR(exact.scale, 1.0, 1e-6);
+  EXPECT_NEAR(exact.shift, 0.0, 1e-6);
+  EXPECT_TRUE(fit_age_calibration({1, 2, 3}, {1, 2, 3}).identity()) << "fewer than 10 rows";
+  EXPECT_TRUE(fit_age_calibration(std::vector<float>(50, 30.0f), std::vector<int>(50, 30)).identity()) << "one predicted age";
+  // A model that answers the reverse of the truth would need a negative scale: out of range, identity.
+  std::vector<float> reversed;
+  for (int a = 0; a < 80; ++a) reversed.push_back(static_cast<float>(80 - a));
+  EXPECT_TRUE(fit_age_calibration(reversed, ages).identity());
+  std::vector<float> untouched = {3.5f, 70.0f};
+  AgeCalibration{}.apply_all(untouched);
+  EXPECT_EQ(untouched, (std::vector<float>{3.5f, 70.0f}));
+}
+
+TEST(AgeCalibration, BadValuesInACheckpointAreNamed) {
+  EXPECT_TRUE(age_calibration_from_json(nlohmann::json::object(), "m.safetensors").identity());
+  const AgeCalibration c = age_calibration_from_json({{"age_calibration", {1.08, -0.3}}}, "m.safetensors");
+  EXPECT_DOUBLE_EQ(c.scale, 1.08);
+  EXPECT_DOUBLE_EQ(c.shift, -0.3);
+  for (const auto& bad : {nlohmann::json("1.1"), nlohmann::json({1.1}), nlohmann::json({1.1, "x"}), nlohmann::json({5.0, 0.0}),
+                          nlohmann::json({1.0, -4.0})}) {
+    try {
+      age_calibration_from_json({{"age_calibration", bad}}, "m.safetensors");
+      FAIL() << bad.dump() << " accepted";
+    } catch (const RuntimeError& e) {
+      EXPECT_NE(std::string(e.what()).find("m.safetensors: age_calibration is " + bad.dump()), std::string::npos) << e.what();
+    }
+  }
 }

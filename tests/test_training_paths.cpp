@@ -289,6 +289,80 @@ TEST_F(TrainingPaths, ShareCalibrationIsFittedOnValidationAndRefittedByEval) {
   EXPECT_TRUE(fs::exists(best));
 }
 
+// A year head's run ends by fitting the age calibration on the validation split into best.safetensors and
+// scores its test split with it, as eval does; eval --calibrate-ages refits it on other labelled images.
+TEST_F(TrainingPaths, AgeCalibrationIsFittedOnValidationAndRefittedByEval) {
+  const auto r = run(config("agecal", 1, {"model.age_head=\"years\""}));
+  const json meta = read_checkpoint_meta((fs::path(r.run_dir) / "best.safetensors").string());
+  ASSERT_TRUE(meta.contains("age_calibration")) << meta.dump();
+  const LoadedModel trained = load_trained_model(r.run_dir);
+  EXPECT_EQ(trained.age_calibration.to_json(), meta["age_calibration"]);
+  const json summary = json::parse(read_file(fs::path(r.run_dir) / "summary.json"));
+  const auto before = eval(r.run_dir);
+  EXPECT_NEAR(before.eval["age_mae"].get<double>(), summary["test_age_mae"].get<double>(), 1e-4) << "train and eval agree";
+  EXPECT_EQ(before.eval["age_calibration"], meta["age_calibration"]);
+
+  EvalOptions o;
+  o.run_dir = r.run_dir;
+  o.data = dir_->str("other");
+  o.threads = 2;
+  o.calibrate_ages = true;
+  const auto refit = evaluate_run(o);
+  EXPECT_TRUE(refit.eval["age_calibration_refitted"].get<bool>());
+  LoadedModel refitted = load_trained_model(r.run_dir);
+  EXPECT_EQ(refit.eval["age_calibration"], refitted.age_calibration.to_json());
+  const json resummary = json::parse(read_file(fs::path(r.run_dir) / "summary.json"));
+  EXPECT_EQ(resummary["age_calibration"], refitted.age_calibration.to_json());
+  EXPECT_NE(resummary["age_calibration_fitted_on"].get<std::string>().find(dir_->str("other")), std::string::npos);
+  const auto after = eval(r.run_dir);
+  EXPECT_EQ(after.eval["accuracy"], before.eval["accuracy"]) << "age groups are never changed by it";
+
+  // eval reports every expected age through the checkpoint's calibration (a 1-epoch model's own fit may
+  // well be the identity, so one is written here).
+  const auto ages_of = [](const std::string& csv) {
+    std::vector<double> ages;
+    std::stringstream ss(csv);
+    std::string line;
+    std::getline(ss, line);
+    while (std::getline(ss, line)) {
+      std::stringstream ls(line);
+      std::string f;
+      for (int c = 0; c <= 6; ++c) std::getline(ls, f, ',');  // file,age,gender,race,age_group,age_group_prob,expected_age
+      ages.push_back(std::stod(f));
+    }
+    return ages;
+  };
+  const AgeCalibration cal{1.1, -0.35};
+  {
+    json m = read_checkpoint_meta(refitted.path);
+    m.erase("age_calibration");
+    save_checkpoint(refitted.path, *refitted.model, nullptr, m);
+  }
+  eval(r.run_dir, "", dir_->str("raw.csv"));
+  {
+    json m = read_checkpoint_meta(refitted.path);
+    m["age_calibration"] = cal.to_json();
+    save_checkpoint(refitted.path, *refitted.model, nullptr, m);
+  }
+  eval(r.run_dir, "", dir_->str("calibrated.csv"));
+  const auto raw_ages = ages_of(read_file(dir_->path() / "raw.csv"));
+  const auto cal_ages = ages_of(read_file(dir_->path() / "calibrated.csv"));
+  ASSERT_EQ(raw_ages.size(), cal_ages.size());
+  ASSERT_FALSE(raw_ages.empty());
+  for (size_t i = 0; i < raw_ages.size(); ++i) EXPECT_NEAR(cal_ages[i], cal.apply(raw_ages[i]), 1e-3 * (1 + cal_ages[i]));
+
+  // A classification head has no expected age of its own to map.
+  const auto bins = run(config("agecal_bins", 1));
+  EXPECT_FALSE(read_checkpoint_meta((fs::path(bins.run_dir) / "best.safetensors").string()).contains("age_calibration"));
+  o.run_dir = bins.run_dir;
+  try {
+    evaluate_run(o);
+    FAIL() << "--calibrate-ages accepted for a bins head";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("--calibrate-ages"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(TrainingPaths, SubsetUsesFewerImagesDeterministically) {
   const auto a = run(config("subset_a", 1, {"data.subset=0.5"}));
   const auto b = run(config("subset_b", 1, {"data.subset=0.5"}));

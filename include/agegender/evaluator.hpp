@@ -19,6 +19,7 @@ struct EvalOptions {
   std::string predictions;  // also write one CSV row per image here (for side-by-side comparisons)
   bool calibrate_shares = false;  // refit the checkpoint's age_share_weights on these images and save them
                                   // (share_calibration.hpp): faces from the cameras the model will count
+  bool calibrate_ages = false;    // refit the checkpoint's age_calibration (age_calibration.hpp) on these images
 };
 
 struct EvalResult {

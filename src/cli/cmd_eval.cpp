@@ -31,6 +31,10 @@ void add_eval(CLI::App& app) {
   cmd->add_flag("--calibrate-shares", o->eval.calibrate_shares,
                 "Refit the checkpoint's age-share calibration on these images (labelled faces from the cameras the "
                 "model will count) and save it in the run's best checkpoint");
+  cmd->add_flag("--calibrate-ages", o->eval.calibrate_ages,
+                "Refit the checkpoint's age calibration (the map of its expected age that stretches the young and the "
+                "old back out; training fits it on the validation split) on these images and save it in the run's best "
+                "checkpoint (year heads)");
   cmd->add_option("--format", o->format, "Printed result: md (table row), csv or json")->capture_default_str()
       ->check(CLI::IsMember({"md", "csv", "json"}));
   cmd->callback([o] {

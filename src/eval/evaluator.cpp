@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "agegender/age_calibration.hpp"
 #include "agegender/allocator.hpp"
 #include "agegender/atomic_file.hpp"
 #include "agegender/charts.hpp"
@@ -72,30 +73,48 @@ json read_json_or_null(const fs::path& p) {
   return j.is_discarded() ? json(nullptr) : j;
 }
 
-// eval --calibrate-shares: the checkpoint keeps everything but its share weights, which are refitted on
-// `p` and written atomically, under the run's lock (a training run of the same directory rewrites it too);
-// summary.json says which weights the run now holds and what they were fitted on.
+// eval --calibrate-*: the checkpoint keeps everything but the refitted entries of its metadata, written
+// atomically under the run's lock (a training run of the same directory rewrites it too); summary.json
+// says which calibration the run now holds and what it was fitted on.
+void save_refit(const EvalOptions& o, LoadedModel& lm, const json& meta_entries, const json& summary_entries) {
+  const DirLock lock(o.run_dir, "run");
+  lm.meta.update(meta_entries);
+  lm.model->to(torch::kCPU);
+  save_checkpoint(lm.path, *lm.model, nullptr, lm.meta);
+  const fs::path summary_path = fs::path(o.run_dir) / "summary.json";
+  json summary = read_json_or_null(summary_path);
+  if (!summary.is_null()) {
+    summary.update(summary_entries);
+    write_file_atomic(summary_path.string(), summary.dump(2) + "\n");
+  }
+}
+
+std::string fitted_on(const EvalOptions& o, const std::string& data_dir, size_t images) {
+  return data_dir + " (" + o.split + ", " + std::to_string(images) + " images)";
+}
+
 void refit_share_weights(const EvalOptions& o, LoadedModel& lm, const PredictionSet& p, const std::string& data_dir,
                          size_t images) {
-  const DirLock lock(o.run_dir, "run");
   const std::vector<double> true_share = compute_metrics(p, lm.class_mean_age).true_share;
   const auto names = lm.binning.class_names();
   for (size_t c = 0; c < true_share.size(); ++c) {
     if (true_share[c] == 0) spdlog::warn("--calibrate-shares: no '{}' image in {}: its weight stays 1", names[c], data_dir);
   }
   lm.age_share_weights = fit_share_weights(p.age_probs, p.num_classes, true_share);
-  json meta = lm.meta;
-  meta["age_share_weights"] = lm.age_share_weights;
-  lm.model->to(torch::kCPU);
-  save_checkpoint(lm.path, *lm.model, nullptr, meta);
-  const fs::path summary_path = fs::path(o.run_dir) / "summary.json";
-  json summary = read_json_or_null(summary_path);
-  if (!summary.is_null()) {
-    summary["age_share_weights"] = share_weights_json(lm.age_share_weights, names);
-    summary["age_share_weights_fitted_on"] = data_dir + " (" + o.split + ", " + std::to_string(images) + " images)";
-    write_file_atomic(summary_path.string(), summary.dump(2) + "\n");
-  }
+  save_refit(o, lm, {{"age_share_weights", lm.age_share_weights}},
+             {{"age_share_weights", share_weights_json(lm.age_share_weights, names)},
+              {"age_share_weights_fitted_on", fitted_on(o, data_dir, images)}});
   spdlog::info("Age-share calibration: refitted on {} {} images of {} and saved in {}", images, o.split, data_dir, lm.path);
+}
+
+// `p` holds the uncalibrated expected ages: the fit starts from the network's own answer.
+void refit_age_calibration(const EvalOptions& o, LoadedModel& lm, const PredictionSet& p, const std::string& data_dir,
+                           size_t images) {
+  lm.age_calibration = fit_age_calibration(p.expected_age, p.true_age);
+  save_refit(o, lm, {{"age_calibration", lm.age_calibration.to_json()}},
+             {{"age_calibration", lm.age_calibration.to_json()}, {"age_calibration_fitted_on", fitted_on(o, data_dir, images)}});
+  spdlog::info("Age calibration: {} refitted on {} {} images of {} and saved in {}", lm.age_calibration.to_json().dump(), images,
+               o.split, data_dir, lm.path);
 }
 
 }  // namespace
@@ -139,6 +158,10 @@ EvalResult evaluate_run(const EvalOptions& o) {
     throw UsageError("--calibrate-shares fits the weights of the model's own age groups: " +
                      std::string(own_binning ? lm.path + " has no age head" : "drop --age-bins"));
   }
+  if (o.calibrate_ages && (lm.spec.age_head != "years" || lm.spec.num_age_classes == 0)) {
+    throw UsageError("--calibrate-ages maps the expected age of a year head (model.age_head \"years\"): " + lm.path + " has " +
+                     (lm.spec.num_age_classes == 0 ? "no age head" : "a classification head"));
+  }
   const SplitData data = load_split(ds, idx, lm.binning);
   if (data.source_size != lm.input.source_size) {
     spdlog::warn("{} is cached at {} px, the model was trained from {} px images: its input is resampled from {} px, "
@@ -156,6 +179,8 @@ EvalResult evaluate_run(const EvalOptions& o) {
   if (!own_binning) p = rebin_years(p, binning);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (o.calibrate_shares) refit_share_weights(o, lm, p, data_dir, idx.size());
+  if (o.calibrate_ages) refit_age_calibration(o, lm, p, data_dir, idx.size());
+  lm.age_calibration.apply_all(p.expected_age);
   // The share weights were fitted for the model's own age groups.
   const EvalMetrics m = compute_metrics(p, lm.class_mean_age, own_binning ? lm.age_share_weights : std::vector<double>{});
   const auto names = binning.class_names();
@@ -179,6 +204,8 @@ EvalResult evaluate_run(const EvalOptions& o) {
   r.eval["binning"] = binning_json(binning);
   r.eval["tta"] = o.tta;
   r.eval["age_share_weights_refitted"] = o.calibrate_shares;
+  r.eval["age_calibration"] = lm.age_calibration.to_json();
+  r.eval["age_calibration_refitted"] = o.calibrate_ages;
   r.eval["seconds"] = secs;
   r.eval["images_per_s"] = m.n / std::max(secs, 1e-9);
   write_file_atomic((fs::path(r.out_dir) / "eval.json").string(), r.eval.dump(2) + "\n");

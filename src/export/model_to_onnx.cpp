@@ -131,6 +131,18 @@ class Walker {
     return OnnxGraph::out(n);
   }
 
+  // AgeCalibration::apply: exp(scale * ln(1 + age) + shift) - 1 (ages below 0 cannot come out of a projection
+  // of probabilities onto 0..kAgeYears-1, so the clamp is not needed here).
+  std::string calibrate_age(const std::string& age, const AgeCalibration& c, const std::string& name) {
+    const auto constant = [&](float v) { return g_.weight("age_cal", {1}, {v}); };
+    std::string x = OnnxGraph::out(g_.node("Add", {age, constant(1.0f)}));
+    x = OnnxGraph::out(g_.node("Log", {x}));
+    x = OnnxGraph::out(g_.node("Mul", {x, constant(static_cast<float>(c.scale))}));
+    x = OnnxGraph::out(g_.node("Add", {x, constant(static_cast<float>(c.shift))}));
+    x = OnnxGraph::out(g_.node("Exp", {x}));
+    return OnnxGraph::out(g_.node("Sub", {x, constant(1.0f)}, name));
+  }
+
   std::string global_average(const std::string& x) { return flatten(OnnxGraph::out(g_.node("GlobalAveragePool", {x}))); }
 
   // One Sequential's children in order; a BatchNorm2d right after a Conv2d is folded into it.
@@ -189,7 +201,8 @@ Walker::Children children(const torch::nn::Module& m) {
 
 }  // namespace
 
-void model_to_onnx(FaceNetImpl& model, const AgeBinning& binning, bool dynamic_batch, onnx::GraphProto* graph) {
+void model_to_onnx(FaceNetImpl& model, const AgeBinning& binning, const AgeCalibration& age_calibration, bool dynamic_batch,
+                   onnx::GraphProto* graph) {
   torch::NoGradGuard no_grad;
   model.eval();
   const ModelSpec& spec = model.spec();
@@ -219,7 +232,12 @@ void model_to_onnx(FaceNetImpl& model, const AgeBinning& binning, bool dynamic_b
       auto year_to_class = torch::zeros({kAgeYears, k});
       for (int a = 0; a < kAgeYears; ++a) year_to_class[a][binning.class_of(a)] = 1.0f;
       w.project(years, year_to_class, kOnnxAgeProbs);
-      w.project(years, torch::arange(kAgeYears, torch::kFloat).unsqueeze(1), kOnnxAge);
+      const auto ages = torch::arange(kAgeYears, torch::kFloat).unsqueeze(1);
+      if (age_calibration.identity()) {
+        w.project(years, ages, kOnnxAge);
+      } else {
+        w.calibrate_age(w.project(years, ages, ""), age_calibration, kOnnxAge);
+      }
       g.output(kOnnxAge, {batch, 1});
     } else {
       w.softmax(w.linear(x, *age), kOnnxAgeProbs);

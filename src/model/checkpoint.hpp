@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "agegender/age_calibration.hpp"
 #include "agegender/binning.hpp"
 #include "model/face_net.hpp"
 #include "model/batch_loader.hpp"
@@ -42,6 +43,7 @@ struct LoadedModel {
   ModelInput input;  // the preprocessing contract the model was trained with
   std::vector<double> class_mean_age;
   std::vector<double> age_share_weights;  // share_calibration.hpp; empty in checkpoints without them
+  AgeCalibration age_calibration;         // age_calibration.hpp; identity in checkpoints without one
   nlohmann::json meta;
   std::string path;
 };

@@ -49,8 +49,9 @@ torch::Tensor training_loss(const ModelOutput& out, const Batch& t, const LossOp
   return loss;
 }
 
-HeadDecoder::HeadDecoder(const ModelSpec& spec, const AgeBinning& binning, const std::vector<double>& class_mean_age)
-    : years_(spec.age_head == "years") {
+HeadDecoder::HeadDecoder(const ModelSpec& spec, const AgeBinning& binning, const std::vector<double>& class_mean_age,
+                         const AgeCalibration& age_calibration)
+    : years_(spec.age_head == "years"), age_calibration_(age_calibration) {
   const int k = binning.num_classes();
   if (years_) {
     year_to_class_ = torch::zeros({kAgeYears, k});
@@ -74,6 +75,9 @@ HeadProbs HeadDecoder::decode(const ModelOutput& out, const ModelOutput* flipped
       h.year_probs = p;
       h.age_probs = p.matmul(year_to_class_).contiguous();
       h.expected_age = p.matmul(ages_).contiguous();
+      if (!age_calibration_.identity()) {  // AgeCalibration::apply, batched
+        h.expected_age = torch::expm1(age_calibration_.scale * torch::log1p(h.expected_age.clamp_min(0)) + age_calibration_.shift);
+      }
     } else {
       h.age_probs = p;
       if (class_mean_.defined()) h.expected_age = p.matmul(class_mean_).contiguous();

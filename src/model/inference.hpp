@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "agegender/age_calibration.hpp"
 #include "agegender/binning.hpp"
 #include "agegender/metrics.hpp"
 #include "model/face_net.hpp"
@@ -33,14 +34,15 @@ torch::Tensor training_loss(const ModelOutput& out, const Batch& target, const L
 
 /// The heads' outputs as probabilities: age classes of `binning` (a year head's are sums over each class's
 /// years), the year distribution and expected age (year heads; bins heads: expected age over the class
-/// mean ages when given), P(female).
+/// mean ages when given; a year head's through the model's age calibration), P(female).
 struct HeadProbs {
   torch::Tensor age_probs, year_probs, expected_age, female_prob;  // [B, K], [B, kAgeYears], [B], [B]; CPU
 };
 
 class HeadDecoder {
  public:
-  HeadDecoder(const ModelSpec& spec, const AgeBinning& binning, const std::vector<double>& class_mean_age = {});
+  HeadDecoder(const ModelSpec& spec, const AgeBinning& binning, const std::vector<double>& class_mean_age = {},
+              const AgeCalibration& age_calibration = {});
   /// `flipped`: the outputs for the horizontally flipped inputs (test-time augmentation): the
   /// probabilities of both are averaged.
   HeadProbs decode(const ModelOutput& out, const ModelOutput* flipped = nullptr) const;
@@ -50,6 +52,7 @@ class HeadDecoder {
 
  private:
   bool years_ = false;
+  AgeCalibration age_calibration_;
   torch::Tensor year_to_class_, ages_, class_mean_;
 };
 

@@ -13,7 +13,7 @@ namespace {
 class TorchEngine : public FaceEngine {
  public:
   TorchEngine(const std::string& model, const torch::Device& device)
-      : m_(load_trained_model(model)), decoder_(m_.spec, m_.binning, m_.class_mean_age), names_(m_.binning.class_names()),
+      : m_(load_trained_model(model)), decoder_(m_.spec, m_.binning, m_.class_mean_age, m_.age_calibration), names_(m_.binning.class_names()),
         device_(device) {
     m_.model->to(device);
   }

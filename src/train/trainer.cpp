@@ -10,6 +10,7 @@
 #include <regex>
 #include <sstream>
 
+#include "agegender/age_calibration.hpp"
 #include "agegender/allocator.hpp"
 #include "agegender/atomic_file.hpp"
 #include "agegender/charts.hpp"
@@ -557,22 +558,34 @@ json Trainer::finish() {
   load_checkpoint(best, *model_, nullptr);
   // Age-share calibration (share_calibration.hpp), fitted on the validation split with the best weights
   // and stored in the best checkpoint, where eval and visitors find it with the model.
+  // The age calibration (age_calibration.hpp, year heads) likewise, and the test split is scored with it.
   json share_weights = nullptr;
+  AgeCalibration age_calibration;
   if (val_.size() > 0) {
-    const PredictionSet v = score(val_);
+    PredictionSet v = score(val_);
+    json meta = read_checkpoint_meta(best);
     if (v.num_classes > 0) {
       const std::vector<double> w = fit_share_weights(v.age_probs, v.num_classes, compute_metrics(v, class_mean_age_).true_share);
-      json meta = read_checkpoint_meta(best);
       meta["age_share_weights"] = w;
-      save_checkpoint(best, *model_, nullptr, meta);
       share_weights = share_weights_json(w, binning_.class_names());
       spdlog::info("Age-share calibration (validation split): {}", share_weights.dump());
     }
+    if (!v.expected_age.empty()) {
+      age_calibration = fit_age_calibration(v.expected_age, v.true_age);
+      meta["age_calibration"] = age_calibration.to_json();
+      const double raw_mae = compute_metrics(v, class_mean_age_).age_mae;
+      age_calibration.apply_all(v.expected_age);
+      spdlog::info("Age calibration (validation split): {} (validation age MAE {:.3f} -> {:.3f})", age_calibration.to_json().dump(),
+                   raw_mae, compute_metrics(v, class_mean_age_).age_mae);
+    }
+    if (v.num_classes > 0 || !v.expected_age.empty()) save_checkpoint(best, *model_, nullptr, meta);
   }
   EvalMetrics t;
   t.loss = t.accuracy = t.top2_accuracy = t.gender_accuracy = t.age_mae = NAN;  // no test split: null in summary.json
   if (test_.size() > 0) {
-    t = compute_metrics(score(test_), class_mean_age_);
+    PredictionSet tp = score(test_);
+    age_calibration.apply_all(tp.expected_age);
+    t = compute_metrics(tp, class_mean_age_);
     tb_->add_scalar("test/loss", static_cast<float>(t.loss), state_.best_epoch);
     tb_->add_scalar("test/acc", static_cast<float>(t.accuracy), state_.best_epoch);
     tb_->add_scalar("test/gender_acc", static_cast<float>(t.gender_accuracy), state_.best_epoch);
@@ -595,6 +608,7 @@ json Trainer::finish() {
   }
   if (!cache_summary_.is_null()) s["feature_cache"] = cache_summary_;
   if (!share_weights.is_null()) s["age_share_weights"] = share_weights;
+  if (!age_calibration.identity()) s["age_calibration"] = age_calibration.to_json();
   write_file_atomic((fs::path(run_dir_) / kSummaryFile).string(), s.dump(2) + "\n");
   return s;
 }
