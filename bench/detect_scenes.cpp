@@ -106,7 +106,7 @@ int size_bin(double side) {
 // The age/gender model over face crops (preprocessing contract + heads), for the end-to-end numbers.
 class Classifier {
  public:
-  explicit Classifier(const std::string& run) : m_(load_trained_model(run)), decoder_(m_.spec, m_.binning, m_.class_mean_age, m_.age_calibration) {
+  explicit Classifier(const std::string& run) : m_(load_trained_model(run)), decoder_(m_.spec, m_.binning, m_.class_mean_age) {
     m_.model->eval();
   }
   // Age class and gender (1 = female) of one face crop.

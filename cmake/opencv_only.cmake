@@ -8,7 +8,7 @@ endif()
 
 # The torch-free part of the model layer; face-api's networks are stubs that name the missing LibTorch.
 agegender_layer(model
-  SOURCES src/model/preprocess.cpp src/model/onnx_model.cpp src/model/face_models_dir.cpp src/model/face_networks_none.cpp
+  SOURCES src/model/preprocess.cpp src/model/age_calibration.cpp src/model/onnx_model.cpp src/model/face_models_dir.cpp src/model/face_networks_none.cpp
   DEPS agegender_data PRIVATE_DEPS ${ONNX_PROTO_LIBS})
 agegender_layer(vision
   SOURCES src/vision/inputs.cpp src/vision/face_detector.cpp src/vision/detection_passes.cpp src/vision/face_align.cpp src/vision/face_pipeline.cpp

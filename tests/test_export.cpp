@@ -85,9 +85,12 @@ TEST(Export, CalibratedAgeMatchesLibTorch) {
   torch::manual_seed(3);
   const int64_t n = 6;
   const auto x = torch::randn({n, c.channels, c.size, c.size}).contiguous();
-  const Parity p = compare_engines(*torch_engine, *cv_engine, x.data_ptr<float>(), n);
-  EXPECT_LT(p.max_abs_diff, 1e-4);
-  EXPECT_EQ(p.argmax_mismatches, 0);
+  EXPECT_EQ(read_onnx_model_info(o.out).age_calibration.to_json(), cal.to_json());
+  for (bool tta : {false, true}) {  // with TTA both average the views before the calibration
+    const Parity p = compare_engines(*torch_engine, *cv_engine, x.data_ptr<float>(), n, tta);
+    EXPECT_LT(p.max_abs_diff, 1e-4) << (tta ? "tta" : "");
+    EXPECT_EQ(p.argmax_mismatches, 0);
+  }
   EngineOutput calibrated, uncalibrated;
   torch_engine->run(x.data_ptr<float>(), n, false, calibrated);
   raw_engine->run(x.data_ptr<float>(), n, false, uncalibrated);

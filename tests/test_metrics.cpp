@@ -157,7 +157,9 @@ TEST(AgeCalibration, FitUndoesARegressionToTheMiddle) {
     predicted.push_back(static_cast<float>(std::expm1((std::log1p(age) + noise - truth.shift) / truth.scale)));
     true_age.push_back(age);
   }
-  const AgeCalibration fit = fit_age_calibration(predicted, true_age);
+  const auto fitted = fit_age_calibration(predicted, true_age);
+  ASSERT_TRUE(fitted.has_value());
+  const AgeCalibration fit = *fitted;
   EXPECT_NEAR(fit.scale, truth.scale, 0.01);
   EXPECT_NEAR(fit.shift, truth.shift, 0.03);
   std::vector<float> ages = {predicted[70], predicted[2]};
@@ -169,24 +171,35 @@ TEST(AgeCalibration, FitUndoesARegressionToTheMiddle) {
   const double x = predicted[70];
   EXPECT_NEAR(fit.apply(x), std::expm1(fit.scale * std::log1p(x) + fit.shift), 1e-9);
   EXPECT_EQ(fit.to_json(), nlohmann::json::array({fit.scale, fit.shift}));
+  for (double a : {0.5, 3.0, 40.0, 90.0}) EXPECT_NEAR(fit.invert(fit.apply(a)), a, 1e-9);
+  // Clamped to the year head's 0..116: a stretch never reports a negative age or one past 116.
+  EXPECT_DOUBLE_EQ(fit.apply(0.0), 0.0);
+  EXPECT_DOUBLE_EQ(fit.apply(116.0), 116.0);
+  EXPECT_GT(fit.apply(110.0), 110.0);
 }
 
-TEST(AgeCalibration, DegenerateFitsStayTheIdentity) {
+TEST(AgeCalibration, SetsItCannotBeFittedOnAreRefusedWithAReason) {
   std::vector<float> perfect;
   std::vector<int> ages;
   for (int a = 0; a < 80; ++a) perfect.push_back(static_cast<float>(a)), ages.push_back(a);
-  const AgeCalibration exact = fit_age_calibration(perfect, ages);
-  EXPECT_NEAR(exact.scale, 1.0, 1e-6);
-  EXPECT_NEAR(exact.shift, 0.0, 1e-6);
-  EXPECT_TRUE(fit_age_calibration({1, 2, 3}, {1, 2, 3}).identity()) << "fewer than 10 rows";
-  EXPECT_TRUE(fit_age_calibration(std::vector<float>(50, 30.0f), std::vector<int>(50, 30)).identity()) << "one predicted age";
-  // A model that answers the reverse of the truth would need a negative scale: out of range, identity.
+  const auto exact = fit_age_calibration(perfect, ages);
+  ASSERT_TRUE(exact.has_value());
+  EXPECT_NEAR(exact->scale, 1.0, 1e-6);
+  EXPECT_NEAR(exact->shift, 0.0, 1e-6);
+  std::string why;
+  EXPECT_FALSE(fit_age_calibration({1, 2, 3}, {1, 2, 3}, &why).has_value());
+  EXPECT_EQ(why, "3 labelled faces (at least 50 needed)");
+  EXPECT_FALSE(fit_age_calibration(std::vector<float>(60, 30.0f), std::vector<int>(60, 30), &why).has_value());
+  EXPECT_EQ(why, "the model gives every face the same age");
+  // A model that answers the reverse of the truth would need a negative scale: out of range.
   std::vector<float> reversed;
   for (int a = 0; a < 80; ++a) reversed.push_back(static_cast<float>(80 - a));
-  EXPECT_TRUE(fit_age_calibration(reversed, ages).identity());
+  EXPECT_FALSE(fit_age_calibration(reversed, ages, &why).has_value());
+  EXPECT_NE(why.find("outside scale 0.5 to 2"), std::string::npos) << why;
   std::vector<float> untouched = {3.5f, 70.0f};
   AgeCalibration{}.apply_all(untouched);
   EXPECT_EQ(untouched, (std::vector<float>{3.5f, 70.0f}));
+  EXPECT_DOUBLE_EQ(AgeCalibration{}.invert(3.5), 3.5);
 }
 
 TEST(AgeCalibration, BadValuesInACheckpointAreNamed) {

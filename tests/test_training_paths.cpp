@@ -290,35 +290,24 @@ TEST_F(TrainingPaths, ShareCalibrationIsFittedOnValidationAndRefittedByEval) {
 }
 
 // A year head's run ends by fitting the age calibration on the validation split into best.safetensors and
-// scores its test split with it, as eval does; eval --calibrate-ages refits it on other labelled images.
+// scores its test split with it, as eval does; eval --calibrate-ages refits it from the uncalibrated ages
+// on other labelled faces and refuses a set too small to fit, writing nothing.
 TEST_F(TrainingPaths, AgeCalibrationIsFittedOnValidationAndRefittedByEval) {
-  const auto r = run(config("agecal", 1, {"model.age_head=\"years\""}));
-  const json meta = read_checkpoint_meta((fs::path(r.run_dir) / "best.safetensors").string());
-  ASSERT_TRUE(meta.contains("age_calibration")) << meta.dump();
-  const LoadedModel trained = load_trained_model(r.run_dir);
+  write_prepared_dataset(dir_->path() / "agecal_data", 800, 24, /*seed=*/11);  // 80 validation faces
+  const auto r = run(config("agecal", 6, {"model.age_head=\"years\"", "data.prepared=" + json(dir_->str("agecal_data")).dump()}));
+  const std::string best = (fs::path(r.run_dir) / "best.safetensors").string();
+  const json meta = read_checkpoint_meta(best);
+  ASSERT_TRUE(meta.contains("age_calibration")) << "the brightness-coded ages are learnt well enough to fit";
+  LoadedModel trained = load_trained_model(r.run_dir);
+  EXPECT_FALSE(trained.age_calibration.identity());
   EXPECT_EQ(trained.age_calibration.to_json(), meta["age_calibration"]);
   const json summary = json::parse(read_file(fs::path(r.run_dir) / "summary.json"));
-  const auto before = eval(r.run_dir);
+  EXPECT_EQ(summary["age_calibration"], meta["age_calibration"]);
+  const auto before = eval(r.run_dir, "", dir_->str("calibrated.csv"));
   EXPECT_NEAR(before.eval["age_mae"].get<double>(), summary["test_age_mae"].get<double>(), 1e-4) << "train and eval agree";
   EXPECT_EQ(before.eval["age_calibration"], meta["age_calibration"]);
 
-  EvalOptions o;
-  o.run_dir = r.run_dir;
-  o.data = dir_->str("other");
-  o.threads = 2;
-  o.calibrate_ages = true;
-  const auto refit = evaluate_run(o);
-  EXPECT_TRUE(refit.eval["age_calibration_refitted"].get<bool>());
-  LoadedModel refitted = load_trained_model(r.run_dir);
-  EXPECT_EQ(refit.eval["age_calibration"], refitted.age_calibration.to_json());
-  const json resummary = json::parse(read_file(fs::path(r.run_dir) / "summary.json"));
-  EXPECT_EQ(resummary["age_calibration"], refitted.age_calibration.to_json());
-  EXPECT_NE(resummary["age_calibration_fitted_on"].get<std::string>().find(dir_->str("other")), std::string::npos);
-  const auto after = eval(r.run_dir);
-  EXPECT_EQ(after.eval["accuracy"], before.eval["accuracy"]) << "age groups are never changed by it";
-
-  // eval reports every expected age through the checkpoint's calibration (a 1-epoch model's own fit may
-  // well be the identity, so one is written here).
+  // eval reports every expected age through it: the same model without it gives the uncalibrated ages.
   const auto ages_of = [](const std::string& csv) {
     std::vector<double> ages;
     std::stringstream ss(csv);
@@ -332,34 +321,57 @@ TEST_F(TrainingPaths, AgeCalibrationIsFittedOnValidationAndRefittedByEval) {
     }
     return ages;
   };
-  const AgeCalibration cal{1.1, -0.35};
   {
-    json m = read_checkpoint_meta(refitted.path);
+    json m = meta;
     m.erase("age_calibration");
-    save_checkpoint(refitted.path, *refitted.model, nullptr, m);
+    save_checkpoint(best, *trained.model, nullptr, m);
+    eval(r.run_dir, "", dir_->str("raw.csv"));
+    save_checkpoint(best, *trained.model, nullptr, meta);
   }
-  eval(r.run_dir, "", dir_->str("raw.csv"));
-  {
-    json m = read_checkpoint_meta(refitted.path);
-    m["age_calibration"] = cal.to_json();
-    save_checkpoint(refitted.path, *refitted.model, nullptr, m);
-  }
-  eval(r.run_dir, "", dir_->str("calibrated.csv"));
   const auto raw_ages = ages_of(read_file(dir_->path() / "raw.csv"));
   const auto cal_ages = ages_of(read_file(dir_->path() / "calibrated.csv"));
   ASSERT_EQ(raw_ages.size(), cal_ages.size());
   ASSERT_FALSE(raw_ages.empty());
-  for (size_t i = 0; i < raw_ages.size(); ++i) EXPECT_NEAR(cal_ages[i], cal.apply(raw_ages[i]), 1e-3 * (1 + cal_ages[i]));
+  for (size_t i = 0; i < raw_ages.size(); ++i) EXPECT_NEAR(cal_ages[i], trained.age_calibration.apply(raw_ages[i]), 1e-3 * (1 + cal_ages[i]));
+
+  EvalOptions o;
+  o.run_dir = r.run_dir;
+  o.data = dir_->str("other");
+  o.split = "train";
+  o.threads = 2;
+  o.calibrate_ages = true;
+  const auto refit = evaluate_run(o);
+  EXPECT_TRUE(refit.eval["age_calibration_refitted"].get<bool>());
+  EXPECT_NE(refit.eval["age_calibration"], meta["age_calibration"]) << "other faces, another fit";
+  EXPECT_EQ(load_trained_model(r.run_dir).age_calibration.to_json(), refit.eval["age_calibration"]);
+  const json resummary = json::parse(read_file(fs::path(r.run_dir) / "summary.json"));
+  EXPECT_EQ(resummary["age_calibration"], refit.eval["age_calibration"]);
+  EXPECT_NE(resummary["age_calibration_fitted_on"].get<std::string>().find(dir_->str("other")), std::string::npos);
+  // Refitting again on the same faces gives the same map: the fit starts from the uncalibrated ages.
+  const auto again = evaluate_run(o);
+  EXPECT_EQ(again.eval["age_calibration"], refit.eval["age_calibration"]);
+  EXPECT_EQ(eval(r.run_dir).eval["accuracy"], before.eval["accuracy"]) << "age groups are never changed by it";
+
+  // Too few faces to fit: refused, and the checkpoint keeps what it had.
+  o.split = "test";  // 12 faces
+  try {
+    evaluate_run(o);
+    FAIL() << "a 12-face fit accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("12 labelled faces (at least 50 needed)"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(load_trained_model(r.run_dir).age_calibration.to_json(), refit.eval["age_calibration"]);
 
   // A classification head has no expected age of its own to map.
   const auto bins = run(config("agecal_bins", 1));
   EXPECT_FALSE(read_checkpoint_meta((fs::path(bins.run_dir) / "best.safetensors").string()).contains("age_calibration"));
+  EXPECT_TRUE(eval(bins.run_dir).eval["age_calibration"].is_null());
   o.run_dir = bins.run_dir;
   try {
     evaluate_run(o);
     FAIL() << "--calibrate-ages accepted for a bins head";
   } catch (const UsageError& e) {
-    EXPECT_NE(std::string(e.what()).find("--calibrate-ages"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--calibrate-ages maps the expected age of a year head"), std::string::npos) << e.what();
   }
 }
 

@@ -17,7 +17,8 @@ struct PredictionSet {
   // Year heads only: N x year_classes probabilities over ages 0..year_classes-1 (age_probs are their sums
   // over each class's years) and the expected age, which age_mae then uses instead of class mean ages.
   int year_classes = 0;
-  std::vector<float> year_probs, expected_age;
+  std::vector<float> year_probs, expected_age;  // expected_age: as scored (uncalibrated); eval and train apply
+                                                // the checkpoint's age calibration before compute_metrics
   double gender_loss_sum = 0;  // the gender part of loss_sum (w * CE), so a rebinning can recompute the age part
   size_t size() const { return true_class.size(); }
 };

@@ -5,10 +5,11 @@
 //   input        float [N, C, S, S]: (pixel / 255 - mean) / std per channel, RGB (or gray) CHW
 //   age_probs    float [N, K]: softmax over the K age groups (a year head's year probabilities summed per group)
 //   gender_probs float [N, 2]: softmax, index 1 = female
-//   age          float [N, 1]: expected age in years (year heads only)
+//   age          float [N, 1]: expected age in years (year heads only), through the age calibration
 #include <string>
 #include <vector>
 
+#include "agegender/age_calibration.hpp"
 #include "agegender/preprocess.hpp"
 
 namespace agegender {
@@ -27,6 +28,7 @@ struct OnnxModelInfo {
   ModelInput input;
   std::vector<std::string> class_names;  // one per age group
   std::vector<double> class_mean_age;    // one per age group (expected age of a bins head)
+  AgeCalibration age_calibration;        // already applied to `age` in the graph; TTA averages views before it
   std::string arch, age_head;
   bool has_age_probs = false, has_gender_probs = false, has_age = false;
   bool dynamic_batch = false;  // input dimension 0 is symbolic; else fixed at batch
@@ -39,7 +41,8 @@ std::vector<std::pair<std::string, std::string>> onnx_metadata(const ModelInput&
                                                                const std::vector<std::string>& class_names,
                                                                const std::vector<double>& class_mean_age,
                                                                const std::string& arch, const std::string& age_head,
-                                                               const std::string& binning_json);
+                                                               const std::string& binning_json,
+                                                               const AgeCalibration& age_calibration = {});
 
 /// Reads and checks an exported model without running it. Missing file -> UsageError; a file that is not
 /// ONNX, or an ONNX model not written by `agegender export` (no metadata, other input/outputs, shapes that

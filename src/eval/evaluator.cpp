@@ -107,10 +107,17 @@ void refit_share_weights(const EvalOptions& o, LoadedModel& lm, const Prediction
   spdlog::info("Age-share calibration: refitted on {} {} images of {} and saved in {}", images, o.split, data_dir, lm.path);
 }
 
-// `p` holds the uncalibrated expected ages: the fit starts from the network's own answer.
+// `p` holds the uncalibrated expected ages: the fit starts from the network's own answer. A set the map
+// cannot be fitted on is refused before anything is written.
 void refit_age_calibration(const EvalOptions& o, LoadedModel& lm, const PredictionSet& p, const std::string& data_dir,
                            size_t images) {
-  lm.age_calibration = fit_age_calibration(p.expected_age, p.true_age);
+  std::string why;
+  const auto fit = fit_age_calibration(p.expected_age, p.true_age, &why);
+  if (!fit) {
+    throw UsageError("--calibrate-ages: no age calibration can be fitted on " + fitted_on(o, data_dir, images) + ": " + why +
+                     "; " + lm.path + " keeps " + (lm.age_calibration.identity() ? "none" : lm.age_calibration.to_json().dump()));
+  }
+  lm.age_calibration = *fit;
   save_refit(o, lm, {{"age_calibration", lm.age_calibration.to_json()}},
              {{"age_calibration", lm.age_calibration.to_json()}, {"age_calibration_fitted_on", fitted_on(o, data_dir, images)}});
   spdlog::info("Age calibration: {} refitted on {} {} images of {} and saved in {}", lm.age_calibration.to_json().dump(), images,
@@ -178,8 +185,8 @@ EvalResult evaluate_run(const EvalOptions& o) {
   PredictionSet p = predict_split(*lm.model, data, lm.input, lm.binning, so);
   if (!own_binning) p = rebin_years(p, binning);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (o.calibrate_ages) refit_age_calibration(o, lm, p, data_dir, idx.size());  // first: it may refuse the set
   if (o.calibrate_shares) refit_share_weights(o, lm, p, data_dir, idx.size());
-  if (o.calibrate_ages) refit_age_calibration(o, lm, p, data_dir, idx.size());
   lm.age_calibration.apply_all(p.expected_age);
   // The share weights were fitted for the model's own age groups.
   const EvalMetrics m = compute_metrics(p, lm.class_mean_age, own_binning ? lm.age_share_weights : std::vector<double>{});
@@ -204,7 +211,7 @@ EvalResult evaluate_run(const EvalOptions& o) {
   r.eval["binning"] = binning_json(binning);
   r.eval["tta"] = o.tta;
   r.eval["age_share_weights_refitted"] = o.calibrate_shares;
-  r.eval["age_calibration"] = lm.age_calibration.to_json();
+  r.eval["age_calibration"] = lm.spec.age_head == "years" ? lm.age_calibration.to_json() : json(nullptr);
   r.eval["age_calibration_refitted"] = o.calibrate_ages;
   r.eval["seconds"] = secs;
   r.eval["images_per_s"] = m.n / std::max(secs, 1e-9);

@@ -45,15 +45,10 @@ ExportReport export_model(const ExportOptions& o) {
   opset->set_version(o.opset);
   model_to_onnx(*m.model, m.binning, m.age_calibration, o.dynamic_batch, model.mutable_graph());
   for (const auto& [key, value] : onnx_metadata(m.input, m.binning.class_names(), m.class_mean_age, m.spec.arch, m.spec.age_head,
-                                                binning_json(m.binning).dump())) {
+                                                binning_json(m.binning).dump(), m.age_calibration)) {
     auto* p = model.add_metadata_props();
     p->set_key(key);
     p->set_value(value);
-  }
-  if (!m.age_calibration.identity()) {  // informative: the graph already applies it to `age`
-    auto* p = model.add_metadata_props();
-    p->set_key("age_calibration");
-    p->set_value(m.age_calibration.to_json().dump());
   }
   std::string bytes;
   if (!model.SerializeToString(&bytes)) throw RuntimeError("export: cannot serialise the ONNX model for " + o.out);

@@ -131,8 +131,8 @@ class Walker {
     return OnnxGraph::out(n);
   }
 
-  // AgeCalibration::apply: exp(scale * ln(1 + age) + shift) - 1 (ages below 0 cannot come out of a projection
-  // of probabilities onto 0..kAgeYears-1, so the clamp is not needed here).
+  // AgeCalibration::apply: exp(scale * ln(1 + age) + shift) - 1, clipped to 0..116 (the input, a projection
+  // of probabilities onto the years, is never below 0, so Log's argument is at least 1).
   std::string calibrate_age(const std::string& age, const AgeCalibration& c, const std::string& name) {
     const auto constant = [&](float v) { return g_.weight("age_cal", {1}, {v}); };
     std::string x = OnnxGraph::out(g_.node("Add", {age, constant(1.0f)}));
@@ -140,7 +140,12 @@ class Walker {
     x = OnnxGraph::out(g_.node("Mul", {x, constant(static_cast<float>(c.scale))}));
     x = OnnxGraph::out(g_.node("Add", {x, constant(static_cast<float>(c.shift))}));
     x = OnnxGraph::out(g_.node("Exp", {x}));
-    return OnnxGraph::out(g_.node("Sub", {x, constant(1.0f)}, name));
+    x = OnnxGraph::out(g_.node("Sub", {x, constant(1.0f)}));
+    // Clipped as max - Relu(max - Relu(x)): OpenCV 4.6 reads only the attribute form of Clip (opset < 11).
+    const float max_age = static_cast<float>(AgeCalibration::kMaxAge);
+    x = OnnxGraph::out(g_.node("Mul", {relu(x), constant(-1.0f)}));
+    x = OnnxGraph::out(g_.node("Mul", {relu(OnnxGraph::out(g_.node("Add", {x, constant(max_age)}))), constant(-1.0f)}));
+    return OnnxGraph::out(g_.node("Add", {x, constant(max_age)}, name));
   }
 
   std::string global_average(const std::string& x) { return flatten(OnnxGraph::out(g_.node("GlobalAveragePool", {x}))); }

@@ -16,24 +16,33 @@ bool in_range(double scale, double shift) {
   return std::isfinite(scale) && std::isfinite(shift) && scale >= kMinScale && scale <= kMaxScale && std::fabs(shift) <= kMaxShift;
 }
 
-// Weighted least squares of y on [x, 1]: the 2x2 normal equations.
+// Weighted least squares of y on [x, 1], in centred sums (the weights reach 1e4): false when x does not vary.
 bool weighted_line(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& w, double& a,
                    double& b) {
-  double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    sw += w[i], sx += w[i] * x[i], sy += w[i] * y[i], sxx += w[i] * x[i] * x[i], sxy += w[i] * x[i] * y[i];
-  }
-  const double det = sw * sxx - sx * sx;
-  if (!(std::fabs(det) > 1e-12)) return false;
-  a = (sw * sxy - sx * sy) / det;
-  b = (sxx * sy - sx * sxy) / det;
+  double sw = 0, mx = 0, my = 0;
+  for (size_t i = 0; i < x.size(); ++i) sw += w[i], mx += w[i] * x[i], my += w[i] * y[i];
+  mx /= sw, my /= sw;
+  double sxx = 0, sxy = 0;
+  for (size_t i = 0; i < x.size(); ++i) sxx += w[i] * (x[i] - mx) * (x[i] - mx), sxy += w[i] * (x[i] - mx) * (y[i] - my);
+  if (!(sxx > 1e-9 * sw)) return false;  // ln(1 + age) spread below ~3e-5: one predicted age
+  a = sxy / sxx;
+  b = my - a * mx;
   return true;
+}
+
+void say(std::string* why, const std::string& text) {
+  if (why) *why = text;
 }
 }  // namespace
 
 double AgeCalibration::apply(double age) const {
   if (identity()) return age;
-  return std::exp(scale * std::log1p(std::max(age, 0.0)) + shift) - 1.0;
+  return std::clamp(std::expm1(scale * std::log1p(std::max(age, 0.0)) + shift), 0.0, kMaxAge);
+}
+
+double AgeCalibration::invert(double age) const {
+  if (identity()) return age;
+  return std::max(0.0, std::expm1((std::log1p(std::max(age, 0.0)) - shift) / scale));
 }
 
 void AgeCalibration::apply_all(std::vector<float>& ages) const {
@@ -43,25 +52,39 @@ void AgeCalibration::apply_all(std::vector<float>& ages) const {
 
 nlohmann::json AgeCalibration::to_json() const { return nlohmann::json::array({scale, shift}); }
 
-AgeCalibration fit_age_calibration(const std::vector<float>& predicted, const std::vector<int>& true_age) {
+std::optional<AgeCalibration> fit_age_calibration(const std::vector<float>& predicted, const std::vector<int>& true_age,
+                                                  std::string* why) {
+  constexpr size_t kMinRows = 50;
   const size_t n = std::min(predicted.size(), true_age.size());
-  if (n < 10) return {};
+  if (n < kMinRows) {
+    say(why, std::to_string(n) + " labelled faces (at least " + std::to_string(kMinRows) + " needed)");
+    return std::nullopt;
+  }
   std::vector<double> x(n), y(n), w(n, 1.0);
   for (size_t i = 0; i < n; ++i) {
     x[i] = std::log1p(std::max(0.0, static_cast<double>(predicted[i])));
     y[i] = std::log1p(std::max(0, true_age[i]));
   }
   double a = 1, b = 0;
-  // IRLS for the L1 line: weights 1 / |residual| (floored so exact fits do not dominate).
+  if (!weighted_line(x, y, w, a, b)) {
+    say(why, "the model gives every face the same age");
+    return std::nullopt;
+  }
+  // IRLS for the L1 line: weights 1 / |residual| (floored so exact fits do not dominate); a step that
+  // cannot be solved keeps the previous line.
   for (int it = 0; it < 100; ++it) {
+    for (size_t i = 0; i < n; ++i) w[i] = 1.0 / std::max(std::fabs(y[i] - (a * x[i] + b)), 1e-4);
     double na = a, nb = b;
-    if (!weighted_line(x, y, w, na, nb)) return {};
+    if (!weighted_line(x, y, w, na, nb)) break;
     const bool settled = std::fabs(na - a) < 1e-9 && std::fabs(nb - b) < 1e-9;
     a = na, b = nb;
     if (settled) break;
-    for (size_t i = 0; i < n; ++i) w[i] = 1.0 / std::max(std::fabs(y[i] - (a * x[i] + b)), 1e-4);
   }
-  if (!in_range(a, b)) return {};
+  if (!in_range(a, b)) {
+    say(why, "the fitted map [" + std::to_string(a) + ", " + std::to_string(b) +
+                 "] is outside scale 0.5 to 2, shift -3 to 3 (the model's ages hardly follow the true ones)");
+    return std::nullopt;
+  }
   return AgeCalibration{a, b};
 }
 

@@ -76,7 +76,8 @@ HeadProbs HeadDecoder::decode(const ModelOutput& out, const ModelOutput* flipped
       h.age_probs = p.matmul(year_to_class_).contiguous();
       h.expected_age = p.matmul(ages_).contiguous();
       if (!age_calibration_.identity()) {  // AgeCalibration::apply, batched
-        h.expected_age = torch::expm1(age_calibration_.scale * torch::log1p(h.expected_age.clamp_min(0)) + age_calibration_.shift);
+        h.expected_age = torch::expm1(age_calibration_.scale * torch::log1p(h.expected_age.clamp_min(0)) + age_calibration_.shift)
+                             .clamp(0, AgeCalibration::kMaxAge);
       }
     } else {
       h.age_probs = p;

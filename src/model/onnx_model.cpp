@@ -16,8 +16,9 @@ std::vector<std::pair<std::string, std::string>> onnx_metadata(const ModelInput&
                                                                const std::vector<std::string>& class_names,
                                                                const std::vector<double>& class_mean_age,
                                                                const std::string& arch, const std::string& age_head,
-                                                               const std::string& binning_json) {
-  return {
+                                                               const std::string& binning_json,
+                                                               const AgeCalibration& age_calibration) {
+  std::vector<std::pair<std::string, std::string>> meta = {
       {kOnnxFormatKey, kOnnxFormatVersion},
       {"input_size", std::to_string(input.size)},
       {"colour_mode", input.channels == 1 ? "gray" : "rgb"},
@@ -35,6 +36,8 @@ std::vector<std::pair<std::string, std::string>> onnx_metadata(const ModelInput&
       {"arch", arch},
       {"age_head", age_head},
   };
+  if (!age_calibration.identity()) meta.emplace_back("age_calibration", age_calibration.to_json().dump());
+  return meta;
 }
 
 namespace {
@@ -95,6 +98,9 @@ OnnxModelInfo read_onnx_model_info(const std::string& path) {
     info.class_mean_age = json::parse(at("class_mean_age")).get<std::vector<double>>();
     info.arch = at("arch");
     info.age_head = at("age_head");
+    if (meta.count("age_calibration")) {
+      info.age_calibration = age_calibration_from_json({{"age_calibration", json::parse(meta.at("age_calibration"))}}, path);
+    }
   } catch (const json::exception& e) {
     throw bad(std::string("bad metadata value: ") + e.what());
   } catch (const std::logic_error& e) {  // std::stoi

@@ -45,7 +45,7 @@ class OpenCvEngine : public FaceEngine {
     for (int64_t start = 0; start < n; start += step) {
       const int64_t m = std::min(step, n - start);
       Heads h = forward(x + start * face, m);
-      if (tta) h.average(forward(flipped.data() + start * face, m));
+      if (tta) h.average(forward(flipped.data() + start * face, m), info_.age_calibration);
       append(h, m, out);
     }
   }
@@ -53,9 +53,16 @@ class OpenCvEngine : public FaceEngine {
  private:
   struct Heads {
     cv::Mat age_probs, gender_probs, age;  // [m, K], [m, 2], [m, 1]
-    void average(const Heads& o) {
-      for (auto [a, b] : {std::pair{&age_probs, &o.age_probs}, {&gender_probs, &o.gender_probs}, {&age, &o.age}}) {
+    // Probabilities are averaged; so are the ages, before the graph's age calibration (undone here), as
+    // the LibTorch engine averages the year distributions and calibrates their mean.
+    void average(const Heads& o, const AgeCalibration& c) {
+      for (auto [a, b] : {std::pair{&age_probs, &o.age_probs}, {&gender_probs, &o.gender_probs}}) {
         if (!a->empty()) *a = (*a + *b) * 0.5;
+      }
+      if (age.empty()) return;
+      for (int i = 0; i < age.rows; ++i) {
+        float& x = age.at<float>(i, 0);
+        x = static_cast<float>(c.apply((c.invert(x) + c.invert(o.age.at<float>(i, 0))) * 0.5));
       }
     }
   };

@@ -571,12 +571,18 @@ json Trainer::finish() {
       spdlog::info("Age-share calibration (validation split): {}", share_weights.dump());
     }
     if (!v.expected_age.empty()) {
-      age_calibration = fit_age_calibration(v.expected_age, v.true_age);
-      meta["age_calibration"] = age_calibration.to_json();
-      const double raw_mae = compute_metrics(v, class_mean_age_).age_mae;
-      age_calibration.apply_all(v.expected_age);
-      spdlog::info("Age calibration (validation split): {} (validation age MAE {:.3f} -> {:.3f})", age_calibration.to_json().dump(),
-                   raw_mae, compute_metrics(v, class_mean_age_).age_mae);
+      std::string why;
+      if (const auto fit = fit_age_calibration(v.expected_age, v.true_age, &why)) {
+        age_calibration = *fit;
+        meta["age_calibration"] = age_calibration.to_json();
+        const double raw_mae = compute_metrics(v, class_mean_age_).age_mae;
+        age_calibration.apply_all(v.expected_age);
+        spdlog::info("Age calibration (validation split): {} (validation age MAE {:.3f} -> {:.3f})",
+                     age_calibration.to_json().dump(), raw_mae, compute_metrics(v, class_mean_age_).age_mae);
+      } else {
+        meta.erase("age_calibration");
+        spdlog::warn("Age calibration not fitted on the validation split: {}; expected ages stay the network's own", why);
+      }
     }
     if (v.num_classes > 0 || !v.expected_age.empty()) save_checkpoint(best, *model_, nullptr, meta);
   }
@@ -608,7 +614,7 @@ json Trainer::finish() {
   }
   if (!cache_summary_.is_null()) s["feature_cache"] = cache_summary_;
   if (!share_weights.is_null()) s["age_share_weights"] = share_weights;
-  if (!age_calibration.identity()) s["age_calibration"] = age_calibration.to_json();
+  if (!age_calibration.identity()) s["age_calibration"] = age_calibration.to_json();  // fitted
   write_file_atomic((fs::path(run_dir_) / kSummaryFile).string(), s.dump(2) + "\n");
   return s;
 }

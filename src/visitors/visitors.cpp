@@ -76,7 +76,7 @@ class VisitorsConsumer : public FaceConsumer, public EvidenceSink {
   VisitorsConsumer(const VisitorsOptions& o, LoadedModel& m, FaceEmbedder* embedder, const DayInfo& info,
                    EvidenceWriter* recorder)
       : o_(o), m_(m), embedder_(embedder), recorder_(recorder), info_(info),
-        decoder_(m.spec, m.binning, m.class_mean_age, m.age_calibration),
+        decoder_(m.spec, m.binning, m.class_mean_age),
         model_bytes_(static_cast<size_t>(m.input.channels) * m.input.size * m.input.size) {
     tracker_options_.high_score = o.track_score;
     tracker_options_.confirm_frames = o.min_track_frames;
