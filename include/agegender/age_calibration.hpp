@@ -15,7 +15,7 @@
 namespace agegender {
 
 struct AgeCalibration {
-  static constexpr double kMaxAge = 116;  // the year head's last year
+  static constexpr double kMaxAge = 116;  // the year head's last year (kAgeYears - 1: static_assert in inference.cpp)
   double scale = 1.0, shift = 0.0;        // identity by default (checkpoints without a calibration)
 
   bool identity() const { return scale == 1.0 && shift == 0.0; }

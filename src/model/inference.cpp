@@ -4,6 +4,8 @@
 
 namespace agegender {
 namespace F = torch::nn::functional;
+// AgeCalibration (torch-free, also in the OpenCV-only build) clamps to the year head's last year itself.
+static_assert(AgeCalibration::kMaxAge == kAgeYears - 1, "AgeCalibration::kMaxAge must be the year head's last year");
 
 torch::Tensor face_loss(const ModelOutput& out, const torch::Tensor& age_class, const torch::Tensor& gender,
                         double gender_weight, bool sum) {
