@@ -207,7 +207,8 @@ nlohmann::json DayScore::to_json() const {
   return {{"true_people", true_people}, {"visitors", visitors}, {"count_error", count_error}, {"tracks", tracks},
           {"matched_tracks", matched_tracks}, {"people_tracked", people_tracked}, {"pair_precision", pair_precision}, {"pair_recall", pair_recall},
           {"walk_precision", walk_precision}, {"walk_recall", walk_recall},
-          {"true_female_share", true_female}, {"found_female_share", found_female}, {"age_tv", age_tv},
+          {"true_female_share", true_female}, {"found_female_share", found_female},
+          {"found_female_share_expected", found_female_expected}, {"age_tv", age_tv},
           {"age_tv_expected", age_tv_expected}, {"gender_accuracy", gender_accuracy}};
 }
 
@@ -338,11 +339,14 @@ DayScore score_day(const std::string& out_dir, const StoreDayTruth& truth) {
   for (const auto& [g, x] : true_age) groups.insert(g);
   for (const auto& g : groups) s.age_tv += 0.5 * std::abs(found_age[g] - true_age[g]);
   if (std::ifstream in(out_dir + "/summary.json"); in) {
-    const nlohmann::json expected = nlohmann::json::parse(in).value("age_share_expected", nlohmann::json());
+    const nlohmann::json summary = nlohmann::json::parse(in);
+    const nlohmann::json expected = summary.value("age_share_expected", nlohmann::json());
     if (expected.is_object()) {
       s.age_tv_expected = 0;
       for (const auto& g : groups) s.age_tv_expected += 0.5 * std::abs(expected.value(g, 0.0) - true_age[g]);
     }
+    const nlohmann::json gender = summary.value("gender_share_expected", nlohmann::json());
+    if (gender.is_object()) s.found_female_expected = gender.value("female", -1.0);
   }
   // Gender accuracy per visitor: against the person most of its matched tracks belong to.
   std::map<int, std::map<int, int>> votes;

@@ -60,6 +60,7 @@ struct DayScore {
   // returning visitors make same-person pairs and fragments neither help nor hurt.
   double walk_precision = 0, walk_recall = 0;
   double true_female = 0, found_female = 0;    // shares
+  double found_female_expected = -1;  // summary.json's gender_share_expected (-1: not there)
   double age_tv = 0;                  // total variation between age-group distributions (intuition groups)
   double age_tv_expected = -1;        // the same for summary.json's age_share_expected (-1: not there)
   double gender_accuracy = 0;         // matched visitors whose gender is right

@@ -5,10 +5,11 @@ Reads `agegender eval --predictions FILE.csv` (one row per face with every class
 and draws many days of N faces without replacement. For each day it compares the true age-group shares
 with the argmax shares and the expected shares (mean probabilities, what visitors' summary.json calls
 age_share_expected) and prints the total variation's quantiles and the share of days within a bound,
-and how far the counted female share lands from the true one.
+and how far the female share lands from the true one: counted (P(female) >= 0.5), expected (mean P(female),
+summary.json's gender_share_expected) and, with --run, calibrated by the run's gender_share_weights.
 This separates what a model gets wrong on average (the whole set's TV) from what a 300-person day adds
-by chance. With --run RUN the expected shares are also computed with the run's age-share calibration
-(summary.json's age_share_weights), as visitors computes them.
+by chance. With --run RUN the expected shares are also computed with the run's age- and gender-share
+calibrations (summary.json's age_share_weights and gender_share_weights), as visitors computes them.
 
   share_sampling.py PREDICTIONS.csv [--run RUN] [--people 300] [--days 2000] [--bound 0.06]
                     [--female-bound 0.02] [--seed 1]
@@ -68,10 +69,12 @@ def main():
     truth = [true_class(int(r["age"]), edges) for r in rows]
     argmax = [max(range(k), key=lambda c: p[c]) for p in probs]
     calibrated = None
+    gender_weights = None
     if a.run:
         path = os.path.join(a.run, "summary.json")
         try:
-            weights = json.load(open(path))["age_share_weights"]
+            summary = json.load(open(path))
+            weights = summary["age_share_weights"]
             w = [float(weights[g]) for g in groups]
         except (OSError, ValueError, KeyError) as e:
             sys.exit(f"{path}: no age_share_weights for groups {groups} ({e})")
@@ -79,6 +82,11 @@ def main():
         for p in probs:
             q = [x * wc for x, wc in zip(p, w)]
             calibrated.append([x / sum(q) for x in q])
+        if "gender_share_weights" in summary:
+            try:
+                gender_weights = (float(summary["gender_share_weights"]["male"]), float(summary["gender_share_weights"]["female"]))
+            except (ValueError, KeyError, TypeError) as e:
+                sys.exit(f"{path}: gender_share_weights is not {{\"male\": w, \"female\": w}} ({e})")
     if a.people > len(rows):
         sys.exit(f"--people {a.people}: the file has only {len(rows)} faces")
     rng = random.Random(a.seed)
@@ -102,20 +110,29 @@ def main():
           (f", calibrated {tv(q, t):.3f}" if calibrated else ""))
     # The female share: counted (P(female) >= 0.5) against the true share, in points, on the same days.
     has_gender = all(r.get("female_prob") not in (None, "") for r in rows)
-    female = [has_gender and float(r["female_prob"]) >= 0.5 for r in rows]
+    p_female = [float(r["female_prob"]) if has_gender else 0.0 for r in rows]
     is_female = [r["gender"] == "1" for r in rows]
-    tv_m, tv_e, tv_q, miss = [], [], [], []
+    # Per face, what each female-share estimate adds up: the counted answer, P(female), the calibrated P.
+    estimates = {"counted": [float(p >= 0.5) for p in p_female], "expected": p_female}
+    if gender_weights:
+        wm, wf = gender_weights
+        estimates["calibrated"] = [p * wf / (p * wf + (1 - p) * wm) for p in p_female]
+    tv_m, tv_e, tv_q = [], [], []
+    miss = {name: [] for name in estimates}
     for _ in range(a.days):
         day = rng.sample(everyone, a.people)
         t, m, e, q = shares(day)
         tv_m.append(tv(m, t))
         tv_e.append(tv(e, t))
         tv_q.append(tv(q, t))
-        miss.append(abs(sum(female[i] for i in day) - sum(is_female[i] for i in day)) / a.people)
+        true_female = sum(is_female[i] for i in day)
+        for name, per_face in estimates.items():
+            miss[name].append(abs(sum(per_face[i] for i in day) - true_female) / a.people)
     if has_gender:
-        within = sum(x <= a.female_bound for x in miss) / len(miss)
-        print(f"days of {a.people}: female share off by {100 * sorted(miss)[len(miss) // 2]:.1f} points (median), "
-              f"within {100 * a.female_bound:.0f} points: {100 * within:.1f} % of {a.days} days")
+        for name, v in miss.items():
+            within = sum(x <= a.female_bound for x in v) / len(v)
+            print(f"days of {a.people}: female share {name:10s} off by {100 * sorted(v)[len(v) // 2]:.1f} points (median), "
+                  f"within {100 * a.female_bound:.0f} points: {100 * within:.1f} % of {a.days} days")
     for name, v in (("argmax", tv_m), ("expected", tv_e)) + ((("calibrated", tv_q),) if calibrated else ()):
         v.sort()
         q = lambda f: v[min(len(v) - 1, int(f * len(v)))]

@@ -51,6 +51,12 @@ void expect_report_renders(const fs::path& out_dir) {
   EXPECT_EQ(attr("pyramid-total"), pyramid);
   EXPECT_EQ(attr("returning"), summary["returning_visitors"].get<long>());
   EXPECT_NE(dom.find("<b id=\"total\">" + std::to_string(visitors) + "</b>"), std::string::npos);
+  // The women KPI is the estimated female share (summary.json's gender_share_expected), the counted one beside it.
+  char women[64];
+  std::snprintf(women, sizeof women, "<b id=\"female-share\">%.1f %%</b>", 100 * summary["gender_share_expected"]["female"].get<double>());
+  EXPECT_NE(dom.find(women), std::string::npos) << women;
+  std::snprintf(women, sizeof women, "counted %.1f %%", 100 * summary["gender_share"]["female"].get<double>());
+  EXPECT_NE(dom.find(women), std::string::npos) << women;
   // One row per age group with its estimated share (summary.json's age_share_expected, in percent).
   EXPECT_EQ(attr("share-rows"), static_cast<long>(summary["age_share_expected"].size()));
   for (const auto& [group, share] : summary["age_share_expected"].items()) {
@@ -79,6 +85,7 @@ TEST(VisitorsReport, RendersInHeadlessChromium) {
   DayInfo info;
   info.age_groups = {"<30 </script>", "30+"};  // a hostile class name stays inside the data
   info.class_mean_age = {20, 50};
+  info.gender_share_weights = {0.9, 1.1};  // the estimated female share differs from the counted one
   info.clock = DayClock::parse("2026-11-28T09:00:00");
   const auto s = day_summary(tracks, visitors, info);
   write_day_outputs(dir.str("out"), tracks, visitors, s, info, false);

@@ -131,6 +131,35 @@ TEST(ShareCalibration, WeightsUndoAClassBias) {
   EXPECT_TRUE(fit_share_weights({}, 3, {0.2, 0.4, 0.4}).empty());
 }
 
+// A gender head that under-finds women (P(female) pulled down) gets a female weight above the male one;
+// the calibrated mean P(female) is then the true share, and answers (argmax) are left alone.
+TEST(ShareCalibration, GenderWeightsUndoAHeadThatUnderFindsWomen) {
+  PredictionSet p;
+  for (int i = 0; i < 40; ++i) {
+    const int female = i % 5 < 2;  // 40 % women
+    p.female_prob.push_back(female ? (i % 3 ? 0.7f : 0.4f) : 0.15f);
+    p.true_class.push_back(0), p.true_gender.push_back(female), p.true_race.push_back(0), p.true_age.push_back(30);
+  }
+  const EvalMetrics raw = compute_metrics(p, {});
+  EXPECT_NEAR(raw.female_true, 0.4, 1e-12);
+  EXPECT_LT(raw.female_expected, 0.35);
+  const std::vector<double> w = fit_gender_share_weights(p.female_prob, raw.female_true);
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_GT(w[1], w[0]);
+  EXPECT_NEAR(std::log(w[0]) + std::log(w[1]), 0.0, 1e-9);
+  const EvalMetrics cal = compute_metrics(p, {}, {}, w);
+  EXPECT_NEAR(cal.female_calibrated, 0.4, 1e-6);
+  EXPECT_EQ(cal.female_argmax, raw.female_argmax);
+  EXPECT_DOUBLE_EQ(raw.female_calibrated, -1.0);
+  EXPECT_FALSE(metrics_json(raw, {})["female_share"].contains("calibrated"));
+  EXPECT_NEAR(metrics_json(cal, {})["female_share"]["calibrated"].get<double>(), 0.4, 1e-6);
+  // One probability: p w_f / (p w_f + (1 - p) w_m); itself without (or with malformed) weights.
+  EXPECT_NEAR(reweighted_female(0.5f, {1.0, 3.0}), 0.75, 1e-6);
+  EXPECT_FLOAT_EQ(static_cast<float>(reweighted_female(0.3f, {})), 0.3f);
+  EXPECT_FLOAT_EQ(static_cast<float>(reweighted_female(0.3f, {2.0})), 0.3f);
+  EXPECT_EQ(gender_rows({0.25f}), (std::vector<float>{0.75f, 0.25f}));
+}
+
 TEST(ShareCalibration, BadWeightsInACheckpointAreNamed) {
   EXPECT_NO_THROW(validate_share_weights({}, 7, "m.safetensors"));
   EXPECT_NO_THROW(validate_share_weights({1.0, 0.5}, 2, "m.safetensors"));
@@ -138,7 +167,13 @@ TEST(ShareCalibration, BadWeightsInACheckpointAreNamed) {
     validate_share_weights({1.0, 0.5}, 3, "m.safetensors");
     FAIL() << "size mismatch accepted";
   } catch (const RuntimeError& e) {
-    EXPECT_NE(std::string(e.what()).find("m.safetensors: age_share_weights has 2 values for 3 age groups"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("m.safetensors: age_share_weights has 2 values for 3 classes"), std::string::npos);
+  }
+  try {
+    validate_share_weights({1.0, 20.0}, 2, "m.safetensors", "gender_share_weights");
+    FAIL() << "weight 20 accepted";
+  } catch (const RuntimeError& e) {
+    EXPECT_NE(std::string(e.what()).find("m.safetensors: gender_share_weights holds 20"), std::string::npos) << e.what();
   }
   EXPECT_THROW(validate_share_weights({1.0, std::nan("")}, 2, "m"), RuntimeError);
   EXPECT_THROW(validate_share_weights({1.0, 50.0}, 2, "m"), RuntimeError);

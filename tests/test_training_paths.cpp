@@ -230,14 +230,18 @@ TEST_F(TrainingPaths, EvalOnAnotherPreparedDataset) {
     tv += 0.5 * std::fabs(mean - e.eval["age_shares"]["true"][c].get<double>());
   }
   EXPECT_NEAR(tv, e.eval["age_shares"]["tv_expected"].get<double>(), 1e-5);
-  // scripts/share_sampling.py reads the file and gets the same whole-set TV.
+  // scripts/share_sampling.py reads the file and gets the same whole-set TV; with --run it also applies the
+  // run's share calibrations (the female share's three estimates are sampled on the same days).
   const auto sampled = run_shell("/usr/bin/python3 " AGEGENDER_SOURCE_DIR "/scripts/share_sampling.py " + predictions +
-                                 " --people 6 --days 50 2>&1");
+                                 " --people 6 --days 50 --run " + r.run_dir + " 2>&1");
   ASSERT_EQ(sampled.exit_code, 0) << sampled.output;
   char whole[64];
   std::snprintf(whole, sizeof whole, "expected %.3f", e.eval["age_shares"]["tv_expected"].get<double>());
   EXPECT_NE(sampled.output.find(whole), std::string::npos) << sampled.output;
   EXPECT_NE(sampled.output.find("of 50 days"), std::string::npos) << sampled.output;
+  for (const char* line : {"TV calibrated", "female share counted", "female share expected", "female share calibrated"}) {
+    EXPECT_NE(sampled.output.find(line), std::string::npos) << line << "\n" << sampled.output;
+  }
   EXPECT_EQ(e.out_dir, (fs::path(r.run_dir) / "eval_test_other").string());
   EXPECT_EQ(e.eval["n"], 12);  // every test image of the other dataset (120 images, one in ten is test)
   EXPECT_EQ(e.eval["data"], dir_->str("other"));
@@ -245,8 +249,9 @@ TEST_F(TrainingPaths, EvalOnAnotherPreparedDataset) {
   EXPECT_FALSE(fs::exists(fs::path(r.run_dir) / "eval.json"));  // the run's own result is untouched
 }
 
-// Training ends by fitting the age-share calibration on the validation split into best.safetensors;
-// eval --calibrate-shares refits it on other labelled images (the cameras' faces) and saves it there.
+// Training ends by fitting the age- and gender-share calibrations on the validation split into
+// best.safetensors; eval --calibrate-shares refits both on other labelled images (the cameras' faces) and
+// saves them there.
 TEST_F(TrainingPaths, ShareCalibrationIsFittedOnValidationAndRefittedByEval) {
   const auto r = run(config("shares", 1));
   const fs::path best = fs::path(r.run_dir) / "best.safetensors";
@@ -255,8 +260,11 @@ TEST_F(TrainingPaths, ShareCalibrationIsFittedOnValidationAndRefittedByEval) {
   const json summary = json::parse(read_file(fs::path(r.run_dir) / "summary.json"));
   ASSERT_TRUE(summary.contains("age_share_weights"));
   EXPECT_DOUBLE_EQ(summary["age_share_weights"][trained.binning.class_names()[0]].get<double>(), trained.age_share_weights[0]);
+  ASSERT_EQ(trained.gender_share_weights.size(), 2u);
+  EXPECT_DOUBLE_EQ(summary["gender_share_weights"]["female"].get<double>(), trained.gender_share_weights[1]);
   const auto before = eval(r.run_dir);
   EXPECT_TRUE(before.eval["age_shares"].contains("tv_calibrated"));
+  EXPECT_TRUE(before.eval["female_share"].contains("calibrated"));
 
   EvalOptions o;
   o.run_dir = r.run_dir;
@@ -272,6 +280,10 @@ TEST_F(TrainingPaths, ShareCalibrationIsFittedOnValidationAndRefittedByEval) {
   }
   const auto refit = evaluate_run(o);
   EXPECT_TRUE(refit.eval["age_share_weights_refitted"].get<bool>());
+  EXPECT_TRUE(refit.eval["gender_share_weights_refitted"].get<bool>());
+  // The gender weights are not clamped here: on the images they were fitted on, the calibrated female
+  // share is the true one.
+  EXPECT_NEAR(refit.eval["female_share"]["calibrated"].get<double>(), refit.eval["female_share"]["true"].get<double>(), 1e-3);
   // On the images it was fitted on, the calibrated shares are nearer the true ones (exactly so only
   // within the weights' 0.1-10 range, which a one-epoch model on 12 images leaves: ShareCalibration tests).
   EXPECT_LT(refit.eval["age_shares"]["tv_calibrated"].get<double>(), refit.eval["age_shares"]["tv_expected"].get<double>());
@@ -280,12 +292,15 @@ TEST_F(TrainingPaths, ShareCalibrationIsFittedOnValidationAndRefittedByEval) {
   const json resummary = json::parse(read_file(fs::path(r.run_dir) / "summary.json"));
   EXPECT_DOUBLE_EQ(resummary["age_share_weights"][trained.binning.class_names()[0]].get<double>(), refitted.age_share_weights[0]);
   EXPECT_NE(resummary["age_share_weights_fitted_on"].get<std::string>().find(dir_->str("other")), std::string::npos);
+  EXPECT_EQ(resummary["gender_share_weights_fitted_on"], resummary["age_share_weights_fitted_on"]);
+  EXPECT_DOUBLE_EQ(resummary["gender_share_weights"]["male"].get<double>(), refitted.gender_share_weights[0]);
   EXPECT_EQ(resummary["test_acc"], summary["test_acc"]) << "the rest of summary.json stays";
   // Nothing else in the checkpoint changed: the same predictions as before.
   const auto after = eval(r.run_dir);
   EXPECT_EQ(after.eval["accuracy"], before.eval["accuracy"]);
   EXPECT_EQ(after.eval["age_shares"]["expected"], before.eval["age_shares"]["expected"]);
   EXPECT_EQ(after.eval["age_shares"]["true"], before.eval["age_shares"]["true"]);
+  EXPECT_EQ(after.eval["female_share"]["expected"], before.eval["female_share"]["expected"]);
   EXPECT_TRUE(fs::exists(best));
 }
 

@@ -497,10 +497,24 @@ TEST(VisitorsDay, VisitorsVisitsAndSummary) {
   const double a = visitors[0].age_probs[0], b = visitors[1].age_probs[0];
   EXPECT_NEAR(s["age_share_expected_se"]["young"].get<double>(), std::sqrt(a * (1 - a) + b * (1 - b)) / 2, 1e-6);
   EXPECT_FALSE(s["age_share_calibrated"].get<bool>());
+  // The female share: counted (one of two) and expected (mean P(female)) with its standard error.
+  const double fa = visitors[0].female_prob, fb = visitors[1].female_prob;
+  EXPECT_DOUBLE_EQ(s["gender_share"]["female"].get<double>(), 0.5);
+  EXPECT_NEAR(s["gender_share_expected"]["female"].get<double>(), (fa + fb) / 2, 1e-6);
+  EXPECT_NEAR(s["gender_share_expected"]["male"].get<double>(), 1 - (fa + fb) / 2, 1e-6);
+  EXPECT_NEAR(s["gender_share_expected_se"]["female"].get<double>(), std::sqrt(fa * (1 - fa) + fb * (1 - fb)) / 2, 1e-6);
+  EXPECT_FALSE(s["gender_share_calibrated"].get<bool>());
   {  // With the model's share weights the shares reweight each visitor's probabilities; answers stay.
     DayInfo calibrated = info;
     calibrated.age_share_weights = {2.0, 0.5};
+    calibrated.gender_share_weights = {0.8, 1.25};
     const auto c = day_summary(tracks, visitors, calibrated);
+    const double ga = 1.25 * fa / (1.25 * fa + 0.8 * (1 - fa)), gb = 1.25 * fb / (1.25 * fb + 0.8 * (1 - fb));
+    EXPECT_NEAR(c["gender_share_expected"]["female"].get<double>(), (ga + gb) / 2, 1e-6);
+    EXPECT_NEAR(c["gender_share_expected_se"]["female"].get<double>(), std::sqrt(ga * (1 - ga) + gb * (1 - gb)) / 2, 1e-6);
+    EXPECT_TRUE(c["gender_share_calibrated"].get<bool>());
+    EXPECT_EQ(c["gender"], s["gender"]);
+    EXPECT_EQ(c["gender_share"], s["gender_share"]);
     const double qa = 2 * a / (2 * a + 0.5 * (1 - a)), qb = 2 * b / (2 * b + 0.5 * (1 - b));
     EXPECT_NEAR(c["age_share_expected"]["young"].get<double>(), (qa + qb) / 2, 1e-6);
     EXPECT_NEAR(c["age_share_expected"]["old"].get<double>(), 1 - (qa + qb) / 2, 1e-6);

@@ -17,7 +17,7 @@ struct EvalOptions {
                          // unless it is the model's own; "" = the model's own
   bool tta = false;      // average the probabilities of each image and its horizontal flip
   std::string predictions;  // also write one CSV row per image here (for side-by-side comparisons)
-  bool calibrate_shares = false;  // refit the checkpoint's age_share_weights on these images and save them
+  bool calibrate_shares = false;  // refit the checkpoint's age_ and gender_share_weights on these images and save them
                                   // (share_calibration.hpp): faces from the cameras the model will count
   bool calibrate_ages = false;    // refit the checkpoint's age_calibration (age_calibration.hpp) on these images
 };

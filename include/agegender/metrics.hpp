@@ -54,12 +54,14 @@ struct EvalMetrics {
   std::vector<double> calibrated_share;
   double share_tv_calibrated = -1;
   double female_true = -1, female_argmax = -1, female_expected = -1;
+  double female_calibrated = -1;  // the mean P(female) reweighted by the gender weights (-1 without them)
 };
 
 /// `class_mean_age[k]` = mean training age of class k: age_mae uses the expected age sum_k p_k * mean_k.
-/// `share_weights` (may be empty): the model's age-share calibration, for calibrated_share.
+/// `share_weights` / `gender_weights` (may be empty): the model's age- and gender-share calibrations, for
+/// calibrated_share and female_calibrated.
 EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& class_mean_age,
-                            const std::vector<double>& share_weights = {});
+                            const std::vector<double>& share_weights = {}, const std::vector<double>& gender_weights = {});
 
 /// eval.json body: loss, accuracy, top2_accuracy, gender_accuracy, age_mae, confusion_matrix, per_class,
 /// per_race, per_gender (class names label per_class), age_shares, female_share.

@@ -3,7 +3,9 @@
 // group (the expected share) carries the model's bias: a year head trained with label-distribution
 // smoothing, for one, spreads the babies of 0-2 into 3-12 on every set it sees. Weights fitted on the
 // validation split at the end of training (p_c w_c / sum_j p_j w_j) make the expected shares there equal
-// the true ones; `visitors` applies them to a day's shares, never to a person's own answer.
+// the true ones; `visitors` applies them to a day's shares, never to a person's own answer. The gender
+// head gets the same two-class calibration (male, female): a head that under-finds women by a point or
+// two on small faces moves a day's female share by as much.
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
@@ -22,10 +24,23 @@ std::vector<double> reweighted(const float* probs, int k, const std::vector<doub
 /// Total variation between two distributions over the same groups: half the summed absolute differences.
 double total_variation(const std::vector<double>& a, const std::vector<double>& b);
 
+/// The gender weights' names, in their order (summary.json).
+inline const std::vector<std::string> kGenderShareNames = {"male", "female"};
+
+/// The two-class rows (P(male), P(female)) of a gender head's female probabilities, for fit_share_weights.
+std::vector<float> gender_rows(const std::vector<float>& female_prob);
+
+/// The gender weights (male, female) fitted so that the mean reweighted P(female) equals `true_female_share`.
+std::vector<double> fit_gender_share_weights(const std::vector<float>& female_prob, double true_female_share);
+
+/// P(female) reweighted by gender weights (male, female); `female_prob` itself when `weights` is empty.
+double reweighted_female(float female_prob, const std::vector<double>& weights);
+
 /// {"<group>": weight, ...} for summary.json.
 nlohmann::json share_weights_json(const std::vector<double>& weights, const std::vector<std::string>& names);
 
-/// Throws RuntimeError naming `origin` unless `weights` is empty or k finite values in [0.1, 10].
-void validate_share_weights(const std::vector<double>& weights, int k, const std::string& origin);
+/// Throws RuntimeError naming `origin` and `key` unless `weights` is empty or k finite values in [0.1, 10].
+void validate_share_weights(const std::vector<double>& weights, int k, const std::string& origin,
+                            const std::string& key = "age_share_weights");
 
 }  // namespace agegender

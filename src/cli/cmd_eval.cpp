@@ -29,8 +29,8 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--predictions", o->eval.predictions, "Also write one CSV row per image (labels, age group, expected age, P(female))");
   cmd->add_flag("--tta", o->eval.tta, "Test-time augmentation: average each image's and its horizontal flip's probabilities");
   cmd->add_flag("--calibrate-shares", o->eval.calibrate_shares,
-                "Refit the checkpoint's age-share calibration on these images (labelled faces from the cameras the "
-                "model will count) and save it in the run's best checkpoint");
+                "Refit the checkpoint's age-share and gender-share calibrations on these images (labelled faces from "
+                "the cameras the model will count) and save them in the run's best checkpoint");
   cmd->add_flag("--calibrate-ages", o->eval.calibrate_ages,
                 "Refit the checkpoint's age calibration (the map of its expected age that stretches the young and the "
                 "old back out; training fits it on the validation split) on these images and save it in the run's best "

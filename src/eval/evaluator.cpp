@@ -93,18 +93,34 @@ std::string fitted_on(const EvalOptions& o, const std::string& data_dir, size_t 
   return data_dir + " (" + o.split + ", " + std::to_string(images) + " images)";
 }
 
+// Refits the shares of every head the model has: the age groups' weights (own binning only, checked by
+// the caller) and the gender weights.
 void refit_share_weights(const EvalOptions& o, LoadedModel& lm, const PredictionSet& p, const std::string& data_dir,
                          size_t images) {
-  const std::vector<double> true_share = compute_metrics(p, lm.class_mean_age).true_share;
-  const auto names = lm.binning.class_names();
-  for (size_t c = 0; c < true_share.size(); ++c) {
-    if (true_share[c] == 0) spdlog::warn("--calibrate-shares: no '{}' image in {}: its weight stays 1", names[c], data_dir);
+  const EvalMetrics truth = compute_metrics(p, lm.class_mean_age);
+  const std::string on = fitted_on(o, data_dir, images);
+  json meta = json::object(), summary = json::object();
+  if (p.num_classes > 0) {
+    const auto names = lm.binning.class_names();
+    for (size_t c = 0; c < truth.true_share.size(); ++c) {
+      if (truth.true_share[c] == 0) spdlog::warn("--calibrate-shares: no '{}' image in {}: its weight stays 1", names[c], data_dir);
+    }
+    lm.age_share_weights = fit_share_weights(p.age_probs, p.num_classes, truth.true_share);
+    meta["age_share_weights"] = lm.age_share_weights;
+    summary["age_share_weights"] = share_weights_json(lm.age_share_weights, names);
+    summary["age_share_weights_fitted_on"] = on;
   }
-  lm.age_share_weights = fit_share_weights(p.age_probs, p.num_classes, true_share);
-  save_refit(o, lm, {{"age_share_weights", lm.age_share_weights}},
-             {{"age_share_weights", share_weights_json(lm.age_share_weights, names)},
-              {"age_share_weights_fitted_on", fitted_on(o, data_dir, images)}});
-  spdlog::info("Age-share calibration: refitted on {} {} images of {} and saved in {}", images, o.split, data_dir, lm.path);
+  if (!p.female_prob.empty()) {
+    if (truth.female_true == 0 || truth.female_true == 1) {
+      spdlog::warn("--calibrate-shares: {} holds only {}: the gender weights stay 1", data_dir, truth.female_true == 0 ? "men" : "women");
+    }
+    lm.gender_share_weights = fit_gender_share_weights(p.female_prob, truth.female_true);
+    meta["gender_share_weights"] = lm.gender_share_weights;
+    summary["gender_share_weights"] = share_weights_json(lm.gender_share_weights, kGenderShareNames);
+    summary["gender_share_weights_fitted_on"] = on;
+  }
+  save_refit(o, lm, meta, summary);
+  spdlog::info("Share calibration: refitted on {} {} images of {} and saved in {}", images, o.split, data_dir, lm.path);
 }
 
 // `p` holds the uncalibrated expected ages: the fit starts from the network's own answer. A set the map
@@ -161,9 +177,8 @@ EvalResult evaluate_run(const EvalOptions& o) {
                      binning_json(lm.binning).at("strategy").get<std::string>() +
                      ") and scores only those; a model trained with model.age_head \"years\" scores any binning");
   }
-  if (o.calibrate_shares && (!own_binning || lm.spec.num_age_classes == 0)) {
-    throw UsageError("--calibrate-shares fits the weights of the model's own age groups: " +
-                     std::string(own_binning ? lm.path + " has no age head" : "drop --age-bins"));
+  if (o.calibrate_shares && !own_binning) {
+    throw UsageError("--calibrate-shares fits the weights of the model's own age groups: drop --age-bins");
   }
   if (o.calibrate_ages && (lm.spec.age_head != "years" || lm.spec.num_age_classes == 0)) {
     throw UsageError("--calibrate-ages maps the expected age of a year head (model.age_head \"years\"): " + lm.path + " has " +
@@ -189,7 +204,8 @@ EvalResult evaluate_run(const EvalOptions& o) {
   if (o.calibrate_shares) refit_share_weights(o, lm, p, data_dir, idx.size());
   lm.age_calibration.apply_all(p.expected_age);
   // The share weights were fitted for the model's own age groups.
-  const EvalMetrics m = compute_metrics(p, lm.class_mean_age, own_binning ? lm.age_share_weights : std::vector<double>{});
+  const EvalMetrics m =
+      compute_metrics(p, lm.class_mean_age, own_binning ? lm.age_share_weights : std::vector<double>{}, lm.gender_share_weights);
   const auto names = binning.class_names();
 
   EvalResult r;
@@ -210,7 +226,8 @@ EvalResult evaluate_run(const EvalOptions& o) {
   r.eval["age_head"] = lm.spec.age_head;
   r.eval["binning"] = binning_json(binning);
   r.eval["tta"] = o.tta;
-  r.eval["age_share_weights_refitted"] = o.calibrate_shares;
+  r.eval["age_share_weights_refitted"] = o.calibrate_shares && p.num_classes > 0;
+  r.eval["gender_share_weights_refitted"] = o.calibrate_shares && !p.female_prob.empty();
   r.eval["age_calibration"] = lm.spec.age_head == "years" ? lm.age_calibration.to_json() : json(nullptr);
   r.eval["age_calibration_refitted"] = o.calibrate_ages;
   r.eval["seconds"] = secs;

@@ -191,6 +191,9 @@ LoadedModel load_trained_model(const std::string& run_dir_or_file) {
     }
     m.class_mean_age = m.meta.at("class_mean_age").get<std::vector<double>>();
     if (m.meta.contains("age_share_weights")) m.age_share_weights = m.meta.at("age_share_weights").get<std::vector<double>>();
+    if (m.meta.contains("gender_share_weights")) {
+      m.gender_share_weights = m.meta.at("gender_share_weights").get<std::vector<double>>();
+    }
   } catch (const json::exception& e) {
     throw RuntimeError(path + ": incomplete checkpoint metadata: " + e.what());
   } catch (const UsageError& e) {  // e.g. AgeBinning's own checks: the file is bad, not the command
@@ -198,6 +201,7 @@ LoadedModel load_trained_model(const std::string& run_dir_or_file) {
   }
   validate_checkpoint_meta(m.spec, m.binning, m.input, m.class_mean_age, path);
   validate_share_weights(m.age_share_weights, m.binning.num_classes(), path);
+  validate_share_weights(m.gender_share_weights, 2, path, "gender_share_weights");
   m.age_calibration = age_calibration_from_json(m.meta, path);
   m.model = build_model(m.spec);
   load_weights(file, path, *m.model, nullptr);

@@ -43,6 +43,7 @@ struct LoadedModel {
   ModelInput input;  // the preprocessing contract the model was trained with
   std::vector<double> class_mean_age;
   std::vector<double> age_share_weights;  // share_calibration.hpp; empty in checkpoints without them
+  std::vector<double> gender_share_weights;  // (male, female), likewise
   AgeCalibration age_calibration;         // age_calibration.hpp; identity in checkpoints without one
   nlohmann::json meta;
   std::string path;

@@ -33,7 +33,7 @@ PredictionSet rebin_years(const PredictionSet& p, const AgeBinning& binning) {
 }
 
 EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& class_mean_age,
-                            const std::vector<double>& share_weights) {
+                            const std::vector<double>& share_weights, const std::vector<double>& gender_weights) {
   EvalMetrics m;
   m.n = p.size();
   const int k = p.num_classes;
@@ -49,7 +49,9 @@ EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& c
   m.loss = p.loss_sum / static_cast<double>(m.n);
   long correct = 0, top2 = 0, gender_correct = 0;
   double abs_err = 0;
+  const bool calibrate_gender = has_gender && gender_weights.size() == 2;
   if (has_gender) m.female_true = m.female_argmax = m.female_expected = 0;
+  if (calibrate_gender) m.female_calibrated = 0;
   for (size_t i = 0; i < m.n; ++i) {
     bool age_ok = false, gender_ok = false;
     if (has_age) {
@@ -89,6 +91,7 @@ EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& c
       m.female_true += p.true_gender[i];
       m.female_argmax += p.female_prob[i] >= 0.5f;
       m.female_expected += p.female_prob[i];
+      if (calibrate_gender) m.female_calibrated += reweighted_female(p.female_prob[i], gender_weights);
     }
     for (GroupAccuracy* g : {&m.per_race[static_cast<size_t>(p.true_race[i])], &m.per_gender[static_cast<size_t>(p.true_gender[i])]}) {
       g->n++;
@@ -108,6 +111,7 @@ EvalMetrics compute_metrics(const PredictionSet& p, const std::vector<double>& c
   m.share_tv_expected = total_variation(m.expected_share, m.true_share);
   if (calibrate) m.share_tv_calibrated = total_variation(m.calibrated_share, m.true_share);
   if (has_gender) m.female_true /= n, m.female_argmax /= n, m.female_expected /= n;
+  if (calibrate_gender) m.female_calibrated /= n;
   for (auto* groups : {&m.per_race, &m.per_gender}) {
     for (auto& g : *groups) {
       if (g.n > 0) g.age_accuracy /= g.n, g.gender_accuracy /= g.n;
@@ -164,6 +168,7 @@ nlohmann::json metrics_json(const EvalMetrics& m, const std::vector<std::string>
   }
   if (m.female_true >= 0) {
     j["female_share"] = {{"true", m.female_true}, {"argmax", m.female_argmax}, {"expected", m.female_expected}};
+    if (m.female_calibrated >= 0) j["female_share"]["calibrated"] = m.female_calibrated;
   }
   return j;
 }

@@ -46,6 +46,23 @@ std::vector<double> fit_share_weights(const std::vector<float>& probs, int k, co
   return w;
 }
 
+std::vector<float> gender_rows(const std::vector<float>& female_prob) {
+  std::vector<float> rows;
+  rows.reserve(2 * female_prob.size());
+  for (float f : female_prob) rows.insert(rows.end(), {1 - f, f});
+  return rows;
+}
+
+std::vector<double> fit_gender_share_weights(const std::vector<float>& female_prob, double true_female_share) {
+  return fit_share_weights(gender_rows(female_prob), 2, {1 - true_female_share, true_female_share});
+}
+
+double reweighted_female(float female_prob, const std::vector<double>& weights) {
+  if (weights.size() != 2) return female_prob;
+  const float row[2] = {1 - female_prob, female_prob};
+  return reweighted(row, 2, weights)[1];
+}
+
 double total_variation(const std::vector<double>& a, const std::vector<double>& b) {
   double tv = 0;
   for (size_t c = 0; c < a.size() && c < b.size(); ++c) tv += 0.5 * std::fabs(a[c] - b[c]);
@@ -58,15 +75,15 @@ nlohmann::json share_weights_json(const std::vector<double>& weights, const std:
   return j;
 }
 
-void validate_share_weights(const std::vector<double>& weights, int k, const std::string& origin) {
+void validate_share_weights(const std::vector<double>& weights, int k, const std::string& origin, const std::string& key) {
   if (weights.empty()) return;
   if (weights.size() != static_cast<size_t>(k)) {
-    throw RuntimeError(origin + ": age_share_weights has " + std::to_string(weights.size()) + " values for " +
-                       std::to_string(k) + " age groups");
+    throw RuntimeError(origin + ": " + key + " has " + std::to_string(weights.size()) + " values for " + std::to_string(k) +
+                       " classes");
   }
   for (double x : weights) {
     if (!std::isfinite(x) || x < kMinWeight || x > kMaxWeight) {
-      throw RuntimeError(origin + ": age_share_weights holds " + std::to_string(x) + " (expected 0.1 to 10)");
+      throw RuntimeError(origin + ": " + key + " holds " + std::to_string(x) + " (expected 0.1 to 10)");
     }
   }
 }

@@ -559,7 +559,7 @@ json Trainer::finish() {
   // Age-share calibration (share_calibration.hpp), fitted on the validation split with the best weights
   // and stored in the best checkpoint, where eval and visitors find it with the model.
   // The age calibration (age_calibration.hpp, year heads) likewise, and the test split is scored with it.
-  json share_weights = nullptr;
+  json share_weights = nullptr, gender_weights = nullptr;
   AgeCalibration age_calibration;
   if (val_.size() > 0) {
     PredictionSet v = score(val_);
@@ -569,6 +569,12 @@ json Trainer::finish() {
       meta["age_share_weights"] = w;
       share_weights = share_weights_json(w, binning_.class_names());
       spdlog::info("Age-share calibration (validation split): {}", share_weights.dump());
+    }
+    if (!v.female_prob.empty()) {
+      const std::vector<double> w = fit_gender_share_weights(v.female_prob, compute_metrics(v, class_mean_age_).female_true);
+      meta["gender_share_weights"] = w;
+      gender_weights = share_weights_json(w, kGenderShareNames);
+      spdlog::info("Gender-share calibration (validation split): {}", gender_weights.dump());
     }
     if (!v.expected_age.empty()) {
       std::string why;
@@ -584,7 +590,7 @@ json Trainer::finish() {
         spdlog::warn("Age calibration not fitted on the validation split: {}; expected ages stay the network's own", why);
       }
     }
-    if (v.num_classes > 0 || !v.expected_age.empty()) save_checkpoint(best, *model_, nullptr, meta);
+    if (v.num_classes > 0 || !v.female_prob.empty() || !v.expected_age.empty()) save_checkpoint(best, *model_, nullptr, meta);
   }
   EvalMetrics t;
   t.loss = t.accuracy = t.top2_accuracy = t.gender_accuracy = t.age_mae = NAN;  // no test split: null in summary.json
@@ -614,6 +620,7 @@ json Trainer::finish() {
   }
   if (!cache_summary_.is_null()) s["feature_cache"] = cache_summary_;
   if (!share_weights.is_null()) s["age_share_weights"] = share_weights;
+  if (!gender_weights.is_null()) s["gender_share_weights"] = gender_weights;
   if (!age_calibration.identity()) s["age_calibration"] = age_calibration.to_json();  // fitted
   write_file_atomic((fs::path(run_dir_) / kSummaryFile).string(), s.dump(2) + "\n");
   return s;

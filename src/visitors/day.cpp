@@ -223,10 +223,17 @@ nlohmann::json day_summary(const std::vector<TrackRecord>& tracks, const std::ve
   std::vector<double> expected(info.age_groups.size(), 0.0), variance = expected;
   const std::vector<double>& weights =
       info.age_share_weights.size() == expected.size() ? info.age_share_weights : std::vector<double>{};
+  // The female share likewise: the mean of the visitors' calibrated P(female), with its standard error.
+  double female_expected = 0, female_variance = 0;
+  int with_gender = 0;
   std::map<std::string, json> hours;
   int returning = 0, visits = 0;
   for (const auto& v : visitors) {
     const std::string g = gender_answer(v.female_prob);
+    if (!g.empty()) {
+      const double q = reweighted_female(v.female_prob, info.gender_share_weights);
+      female_expected += q, female_variance += q * (1 - q), ++with_gender;
+    }
     const AgeAnswer a = age_answer(v.age_probs, info.age_groups, info.class_mean_age);
     gender[g.empty() ? "unknown" : g] = gender[g.empty() ? "unknown" : g].get<int>() + 1;
     if (!a.group.empty()) ages[a.group] = ages[a.group].get<int>() + 1;
@@ -260,6 +267,8 @@ nlohmann::json day_summary(const std::vector<TrackRecord>& tracks, const std::ve
     expected_shares[info.age_groups[k]] = expected[k] / n;
     expected_se[info.age_groups[k]] = std::sqrt(variance[k]) / n;
   }
+  const double ng = std::max(with_gender, 1);
+  const json gender_expected = {{"female", female_expected / ng}, {"male", with_gender ? 1 - female_expected / ng : 0.0}};
   json s = {{"unique_visitors", visitors.size()},
             {"returning_visitors", returning},
             {"visits", visits},
@@ -268,6 +277,9 @@ nlohmann::json day_summary(const std::vector<TrackRecord>& tracks, const std::ve
             {"first_seen", visitors.empty() ? json(nullptr) : json(info.clock.format(visitors.front().first_time))},
             {"gender", gender},
             {"gender_share", shares},
+            {"gender_share_expected", gender_expected},
+            {"gender_share_expected_se", {{"female", std::sqrt(female_variance) / ng}}},
+            {"gender_share_calibrated", info.gender_share_weights.size() == 2},
             {"age_groups", ages},
             {"age_share", age_shares},
             {"age_share_expected", expected_shares},

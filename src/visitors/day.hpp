@@ -117,6 +117,7 @@ struct DayInfo {
   std::vector<std::string> age_groups;
   std::vector<double> class_mean_age;
   std::vector<double> age_share_weights;  // the model's share calibration (share_calibration.hpp), may be empty
+  std::vector<double> gender_share_weights;  // (male, female), likewise
   DayClock clock;
   EntryRule entries;
   nlohmann::json processing;  // frames, seconds, stages, ...

@@ -118,7 +118,12 @@ constexpr const char* kScript = R"JS(
   document.getElementById('total').textContent = s.unique_visitors;
   document.getElementById('returning').textContent = s.returning_visitors;
   document.getElementById('visits').textContent = s.visits;
-  document.getElementById('female-share').textContent = (100 * s.gender_share.female).toFixed(1) + ' %';
+  // Women: the estimated share (mean calibrated P(female), as for the age groups below) with its 95 %
+  // interval, and the share counted from each visitor's most likely gender.
+  const fe = s.gender_share_expected, fse = s.gender_share_expected_se;
+  document.getElementById('female-share').textContent = (100 * (fe ? fe.female : s.gender_share.female)).toFixed(1) + ' %';
+  document.getElementById('female-note').textContent = (fe && fse ? '\u00b1 ' + (196 * fse.female).toFixed(1) + ' %, ' : '') +
+      'counted ' + (100 * s.gender_share.female).toFixed(1) + ' %' + (s.gender_share_calibrated ? ', calibrated' : '');
   if (s.entries !== undefined) document.getElementById('entries').textContent = s.entries;
 
   // Visitors per hour, stacked by gender.
@@ -239,7 +244,7 @@ std::string report_html(const nlohmann::json& summary, const std::vector<Visitor
   h += "<section><div class=\"kpi\">unique visitors<b id=\"total\"></b></div>"
        "<div class=\"kpi\">returning visitors<b id=\"returning\"></b></div>"
        "<div class=\"kpi\">visits<b id=\"visits\"></b></div>"
-       "<div class=\"kpi\">women<b id=\"female-share\"></b></div>";
+       "<div class=\"kpi\">women<b id=\"female-share\"></b><small id=\"female-note\"></small></div>";
   if (info.entries.active()) h += "<div class=\"kpi\">entries<b id=\"entries\"></b></div>";
   h += "</section>\n";
   h += "<p class=\"legend\"><span style=\"background:#3b6fb6\"></span>men<span style=\"background:#d0576b\"></span>women</p>\n";

@@ -449,6 +449,7 @@ VisitorsReport run_visitors(const VisitorsOptions& o) {
   info.age_groups = model.binning.class_names();
   info.class_mean_age = model.class_mean_age;
   info.age_share_weights = model.age_share_weights;
+  info.gender_share_weights = model.gender_share_weights;
   std::unique_ptr<EvidenceWriter> recorder;
   if (!o.record_evidence.empty()) recorder = std::make_unique<EvidenceWriter>(o.record_evidence, info.age_groups);
 
