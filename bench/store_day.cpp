@@ -208,7 +208,8 @@ nlohmann::json DayScore::to_json() const {
           {"matched_tracks", matched_tracks}, {"people_tracked", people_tracked}, {"pair_precision", pair_precision}, {"pair_recall", pair_recall},
           {"walk_precision", walk_precision}, {"walk_recall", walk_recall},
           {"true_female_share", true_female}, {"found_female_share", found_female},
-          {"found_female_share_expected", found_female_expected}, {"age_tv", age_tv},
+          {"found_female_share_expected", found_female_expected}, {"judged_female_share", judged_female},
+          {"age_mae", age_mae[0]}, {"age_mae_0_12", age_mae[1]}, {"age_mae_60_plus", age_mae[2]}, {"age_tv", age_tv},
           {"age_tv_expected", age_tv_expected}, {"gender_accuracy", gender_accuracy}};
 }
 
@@ -351,16 +352,29 @@ DayScore score_day(const std::string& out_dir, const StoreDayTruth& truth) {
   // Gender accuracy per visitor: against the person most of its matched tracks belong to.
   std::map<int, std::map<int, int>> votes;
   for (const auto& [v, p] : matched) ++votes[v][p];
-  size_t right = 0, judged = 0;
+  size_t right = 0, judged = 0, judged_female = 0;
+  // The age column against the person's true age: all, children (0-12) and the elderly (60+).
+  double age_err[3] = {0, 0, 0};
+  size_t age_n[3] = {0, 0, 0};
   for (const auto& v : visitors) {
     const int id = std::stoi(v.at("visitor"));
     if (!votes.count(id) || v.at("gender").empty()) continue;
     const auto& m = votes[id];
     const int p = std::max_element(m.begin(), m.end(), [](const auto& a, const auto& b) { return a.second < b.second; })->first;
     ++judged;
+    judged_female += truth.gender[static_cast<size_t>(p)] == 1;
+    if (!v.at("age").empty()) {
+      const int true_age = truth.age[static_cast<size_t>(p)];
+      const double err = std::abs(std::stod(v.at("age")) - true_age);
+      for (int band : {0, true_age <= 12 ? 1 : true_age >= 60 ? 2 : -1}) {
+        if (band >= 0) age_err[band] += err, ++age_n[band];
+      }
+    }
     right += (v.at("gender") == "female") == (truth.gender[static_cast<size_t>(p)] == 1);
   }
   s.gender_accuracy = judged ? static_cast<double>(right) / judged : 0;
+  s.judged_female = judged ? static_cast<double>(judged_female) / judged : 0;
+  for (int b = 0; b < 3; ++b) s.age_mae[b] = age_n[b] ? age_err[b] / static_cast<double>(age_n[b]) : -1;
   return s;
 }
 

@@ -64,6 +64,8 @@ struct DayScore {
   double age_tv = 0;                  // total variation between age-group distributions (intuition groups)
   double age_tv_expected = -1;        // the same for summary.json's age_share_expected (-1: not there)
   double gender_accuracy = 0;         // matched visitors whose gender is right
+  double judged_female = 0;           // the true female share of those visitors' people (who the day counted)
+  double age_mae[3] = {-1, -1, -1};   // visitors.csv's age against their people's: all, 0-12, 60+ (-1: none)
   nlohmann::json to_json() const;
 };
 
