@@ -399,9 +399,15 @@ TEST(VisitorsFusion, WeightsFramesByScoreAndSize) {
   EXPECT_NEAR(f.female_prob(), 1.0 / 1.1, 1e-6);
   EXPECT_EQ(f.frames(), 2);
   EXPECT_NEAR(TrackFusion::frame_weight(1.0f, 400), 1.0, 1e-9) << "beyond 160 px size adds no weight";
+  EXPECT_LT(f.age(), 0) << "no year head: no age of its own";
   TrackFusion no_gender(2);
   no_gender.add(small_face, -1.0f, 1.0f, 100);
   EXPECT_LT(no_gender.female_prob(), 0);
+  // A year head's ages are fused with the same weights.
+  TrackFusion years(2);
+  years.add(small_face, 0.0f, 0.5f, 32, 10.0);
+  years.add(big_face, 1.0f, 1.0f, 160, 40.0);
+  EXPECT_NEAR(years.age(), (0.1 * 10 + 1.0 * 40) / 1.1, 1e-9);
 }
 
 TEST(VisitorsEntries, LineCountsCrossingsInOneDirectionOnly) {
@@ -529,6 +535,22 @@ TEST(VisitorsDay, VisitorsVisitsAndSummary) {
   const std::string v = visitors_csv(visitors, tracks, info);
   EXPECT_EQ(v.substr(0, v.find('\n')), "visitor,first_seen,last_seen,visits,tracks,age_group,age_prob,age,gender,gender_prob,cameras");
   EXPECT_NE(v.find("1,2026-11-28T09:00:10,2026-11-28T10:06:45,2,3,young,"), std::string::npos) << v;
+  // Without a year head's ages, a visitor's age is the groups' expected age (class mean ages).
+  const double a_age = visitors[0].age_probs[0] * 20 + visitors[0].age_probs[1] * 60;
+  char field[32];
+  std::snprintf(field, sizeof field, ",%.1f,female,", a_age);
+  EXPECT_NE(v.find(field), std::string::npos) << field << "\n" << v;
+  {  // With them, a visitor's age is its tracks' ages weighted by their evidence, in both CSVs.
+    std::vector<TrackRecord> aged = tracks;
+    const double ages[4] = {30, 34, 26, 70};
+    for (size_t i = 0; i < aged.size(); ++i) aged[i].age = ages[i];
+    const auto aged_visitors = make_visitors(aged, labels, 1800);
+    EXPECT_NEAR(aged_visitors[0].age, (30 + 34 + 26) / 3.0, 1e-9);  // A's tracks weigh 1 each
+    EXPECT_NEAR(aged_visitors[1].age, 70, 1e-9);
+    EXPECT_NE(visitors_csv(aged_visitors, aged, info).find(",30.0,female,"), std::string::npos);
+    EXPECT_NE(tracks_csv(aged, info).find(",70.0,male,"), std::string::npos);
+    EXPECT_EQ(day_summary(aged, aged_visitors, info)["age_groups"], s["age_groups"]) << "groups never change";
+  }
   const std::string t = tracks_csv(tracks, info);
   EXPECT_EQ(std::count(t.begin(), t.end(), '\n'), 5);
   const std::string html = report_html(s, visitors, info);

@@ -30,12 +30,13 @@ class Collect : public EvidenceSink {
   void end_camera() override { events.push_back("end"); }
 };
 
-FaceEvidence face(float x, float score, float female) {
+FaceEvidence face(float x, float score, float female, float age = 27.25f) {
   FaceEvidence f;
   f.box = {x, 20, 64, 70};
   f.score = score;
   f.age_probs = {0.1f, 0.7f, 0.2f};
   f.female_prob = female;
+  f.age = age;
   for (int i = 0; i < 128; ++i) f.descriptor.push_back(0.01f * static_cast<float>(i) - x / 1000);
   return f;
 }
@@ -45,7 +46,7 @@ FaceEvidence face(float x, float score, float female) {
 void write_day(const std::string& path) {
   EvidenceWriter w(path, kGroups);
   w.start_camera("cam1_20261128-090000.mp4", 10);
-  w.frame({0, false, {face(100, 0.9f, 0.8f), face(400, 0.4f, -1)}});
+  w.frame({0, false, {face(100, 0.9f, 0.8f), face(400, 0.4f, -1, -1)}});
   w.frame({2, false, {}});
   w.frame({4, true, {}});
   w.end_camera();
@@ -64,6 +65,7 @@ void expect_same(const FaceEvidence& a, const FaceEvidence& b) {
   EXPECT_EQ(a.score, b.score);
   EXPECT_EQ(a.age_probs, b.age_probs);
   EXPECT_EQ(a.female_prob, b.female_prob);
+  EXPECT_EQ(a.age, b.age);
   EXPECT_EQ(a.descriptor, b.descriptor);
 }
 
@@ -90,11 +92,48 @@ TEST(VisitorsEvidence, ADayReplaysExactlyAsRecorded) {
   ASSERT_EQ(c.frames.size(), 5u);
   ASSERT_EQ(c.frames[0].faces.size(), 2u);
   expect_same(c.frames[0].faces[0], face(100, 0.9f, 0.8f));
-  expect_same(c.frames[0].faces[1], face(400, 0.4f, -1));
+  expect_same(c.frames[0].faces[1], face(400, 0.4f, -1, -1));
   EXPECT_FALSE(c.frames[1].error);
   EXPECT_TRUE(c.frames[2].error);
   ASSERT_EQ(c.frames[4].faces.size(), 1u);
   expect_same(c.frames[4].faces[0], face(250, 0.7f, 0.1f));
+}
+
+// Files recorded before the per-face age (AGEV0001) still replay: their faces have no age (-1), and
+// visitors takes the age from the groups as it did then.
+TEST(VisitorsEvidence, VersionOneFilesReplayWithoutAges) {
+  agegender::test::TempDir dir;
+  const std::string path = dir.str("v1.agev");
+  {
+    std::ofstream out(path, std::ios::binary);
+    auto put = [&](const auto& v) { out.write(reinterpret_cast<const char*>(&v), sizeof v); };
+    auto str = [&](const std::string& t) {
+      put(static_cast<uint32_t>(t.size()));
+      out << t;
+    };
+    out << "AGEV0001";
+    put(static_cast<uint32_t>(kGroups.size()));
+    for (const auto& g : kGroups) str(g);
+    out << 'C';
+    str("cam1.mp4");
+    put(10.0);
+    const FaceEvidence f = face(100, 0.9f, 0.8f);
+    out << 'F';
+    put(int64_t{3});
+    put(uint8_t{0});
+    put(uint32_t{1});
+    for (float v : {f.box.x, f.box.y, f.box.w, f.box.h, f.score}) put(v);
+    put(static_cast<uint32_t>(f.age_probs.size()));
+    for (float v : f.age_probs) put(v);
+    put(f.female_prob);
+    put(static_cast<uint32_t>(f.descriptor.size()));
+    for (float v : f.descriptor) put(v);
+    out << 'E' << 'Z';
+  }
+  Collect c;
+  ASSERT_EQ(replay_evidence(path, kGroups, c), 1u);
+  ASSERT_EQ(c.frames[0].faces.size(), 1u);
+  expect_same(c.frames[0].faces[0], face(100, 0.9f, 0.8f, -1));
 }
 
 TEST(VisitorsEvidence, NothingIsLeftBehindWithoutCommit) {
@@ -132,10 +171,12 @@ TEST(VisitorsEvidence, BadFilesAreRefusedWithTheirName) {
   EXPECT_NE(e.find("[0-12,13-39,40+]"), std::string::npos) << e;
   EXPECT_NE(replay_error(dir.str("missing.agev")).find("cannot read"), std::string::npos);
   // Faces whose lists do not fit the header (a damaged file): refused, not read past their end.
-  FaceEvidence few_ages = face(100, 0.9f, 0.8f), short_descriptor = few_ages;
+  FaceEvidence few_ages = face(100, 0.9f, 0.8f), short_descriptor = few_ages, aged = few_ages;
   few_ages.age_probs = {0.5f, 0.5f};
   short_descriptor.descriptor.resize(64);
-  for (const auto& [bad, why] : {std::pair{few_ages, "2 age probabilities"}, std::pair{short_descriptor, "a descriptor of 64"}}) {
+  aged.age = 1e6f;
+  for (const auto& [bad, why] : {std::pair{few_ages, "2 age probabilities"}, std::pair{short_descriptor, "a descriptor of 64"},
+                                 std::pair{aged, "a face aged 1000000"}}) {
     const std::string p = dir.str("bad.agev");
     EvidenceWriter w(p, kGroups);
     w.start_camera("cam1.mp4", 10);

@@ -57,6 +57,7 @@ TEST(VisitorsStitch, JoinsAWalkBrokenBehindAPillar) {
   b.age_probs = {0, 1};
   b.female_prob = 0;
   b.weight = a.weight / 4;
+  a.age = 30, b.age = 50;
   std::vector<TrackRecord> t = {b, a};  // any order
   EXPECT_EQ(stitch_tracks(t, 0, {}, EntryRule{}), 1u);
   ASSERT_EQ(t.size(), 1u);
@@ -68,6 +69,7 @@ TEST(VisitorsStitch, JoinsAWalkBrokenBehindAPillar) {
   // Age and gender fused by evidence: 4 parts of the first track to 1 of the second.
   EXPECT_NEAR(t[0].age_probs[0], 0.8, 1e-5);
   EXPECT_NEAR(t[0].female_prob, 0.8, 1e-5);
+  EXPECT_NEAR(t[0].age, 34, 1e-9);
   EXPECT_NEAR(t[0].weight, 21 * 1.25, 1e-9);
 }
 

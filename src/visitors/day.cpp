@@ -18,8 +18,9 @@ double TrackFusion::frame_weight(float score, float side) {
   return std::max(score, 0.01f) * std::clamp(side, 16.0f, 160.0f) / 160.0;
 }
 
-void TrackFusion::add(const float* age_probs, float female_prob, float score, float side) {
+void TrackFusion::add(const float* age_probs, float female_prob, float score, float side, double age) {
   const double w = frame_weight(score, side);
+  if (age >= 0) years_ += w * age, years_weight_ += w;
   if (age_probs) {
     for (size_t c = 0; c < age_.size(); ++c) age_[c] += w * age_probs[c];
   }
@@ -37,6 +38,8 @@ std::vector<float> TrackFusion::age_probs() const {
   for (double a : age_) p.push_back(static_cast<float>(a / weight_));
   return p;
 }
+
+double TrackFusion::age() const { return years_weight_ > 0 ? years_ / years_weight_ : -1.0; }
 
 float TrackFusion::female_prob() const { return gender_ && weight_ > 0 ? static_cast<float>(female_ / weight_) : -1.0f; }
 
@@ -165,7 +168,7 @@ std::vector<VisitorRecord> make_visitors(std::vector<TrackRecord>& tracks, const
     VisitorRecord v;
     v.tracks = members;
     v.first_time = tracks[members.front()].first_time;
-    double visit_end = -1e300, weight = 0, female = 0;
+    double visit_end = -1e300, weight = 0, female = 0, age = 0, age_weight = 0;
     bool gender = false;
     for (size_t i : members) {
       const TrackRecord& t = tracks[i];
@@ -178,9 +181,11 @@ std::vector<VisitorRecord> make_visitors(std::vector<TrackRecord>& tracks, const
         female += t.weight * t.female_prob;
         gender = true;
       }
+      if (t.age >= 0) age += t.weight * t.age, age_weight += t.weight;
       weight += t.weight;
     }
     for (float& p : v.age_probs) p = weight > 0 ? static_cast<float>(p / weight) : 0.0f;
+    v.age = age_weight > 0 ? age / age_weight : -1.0;
     v.female_prob = gender && weight > 0 ? static_cast<float>(female / weight) : -1.0f;
     out.push_back(std::move(v));
   }
@@ -193,13 +198,17 @@ std::vector<VisitorRecord> make_visitors(std::vector<TrackRecord>& tracks, const
 }
 
 AgeAnswer age_answer(const std::vector<float>& probs, const std::vector<std::string>& names,
-                     const std::vector<double>& class_mean_age) {
+                     const std::vector<double>& class_mean_age, double age) {
   AgeAnswer a;
   if (probs.empty() || probs.size() != names.size()) return a;
   const size_t best = static_cast<size_t>(std::max_element(probs.begin(), probs.end()) - probs.begin());
   a.group = names[best];
   a.prob = probs[best];
-  for (size_t c = 0; c < probs.size() && c < class_mean_age.size(); ++c) a.age += probs[c] * class_mean_age[c];
+  if (age >= 0) {
+    a.age = age;
+  } else {
+    for (size_t c = 0; c < probs.size() && c < class_mean_age.size(); ++c) a.age += probs[c] * class_mean_age[c];
+  }
   return a;
 }
 

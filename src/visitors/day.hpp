@@ -15,17 +15,19 @@ class TrackFusion {
  public:
   explicit TrackFusion(size_t age_classes = 0) : age_(age_classes, 0.0) {}
   /// `age_probs`: one value per class (may be null when the model has no age head); `female_prob` < 0
-  /// when it has no gender head. `side`: face box side in pixels.
-  void add(const float* age_probs, float female_prob, float score, float side);
+  /// when it has no gender head; `age` < 0 when the model has no year head (the age then comes from the
+  /// groups' probabilities). `side`: face box side in pixels.
+  void add(const float* age_probs, float female_prob, float score, float side, double age = -1);
   static double frame_weight(float score, float side);
   std::vector<float> age_probs() const;  // weighted mean; empty without an age head
   float female_prob() const;             // weighted mean; -1 without a gender head
+  double age() const;                    // weighted mean of the frames' ages; -1 without them
   double weight() const { return weight_; }
   int frames() const { return frames_; }
 
  private:
   std::vector<double> age_;
-  double female_ = 0, weight_ = 0;
+  double female_ = 0, weight_ = 0, years_ = 0, years_weight_ = 0;  // years_: sum of weighted ages
   bool gender_ = false;
   int frames_ = 0;
 };
@@ -80,6 +82,7 @@ struct TrackRecord {
   float first_side = 0, last_side = 0;                      // face box width there
   std::vector<float> age_probs;
   float female_prob = -1;
+  double age = -1;    // year heads: the frames' (calibrated) expected ages fused; -1: from age_probs
   double weight = 0;  // sum of frame weights (how much evidence the fused answer has)
   bool entered = true;  // --line / --roi (true without either)
   std::vector<float> descriptor;  // mean of the best frames' descriptors (memory only)
@@ -96,6 +99,7 @@ struct VisitorRecord {
   int visits = 0;
   std::vector<float> age_probs;
   float female_prob = -1;
+  double age = -1;  // as TrackRecord::age
 };
 
 /// Groups tracks by visitor label into visitors (numbered by first appearance). A visitor's tracks
@@ -103,14 +107,15 @@ struct VisitorRecord {
 std::vector<VisitorRecord> make_visitors(std::vector<TrackRecord>& tracks, const std::vector<int>& labels,
                                          double visit_gap);
 
-/// Age group (argmax) and its probability; expected age from the class mean ages.
+/// Age group (argmax) and its probability; the age is `age` when >= 0 (a year head's), else the
+/// expected age from the class mean ages.
 struct AgeAnswer {
   std::string group;
   float prob = 0;
   double age = 0;
 };
 AgeAnswer age_answer(const std::vector<float>& probs, const std::vector<std::string>& names,
-                     const std::vector<double>& class_mean_age);
+                     const std::vector<double>& class_mean_age, double age = -1);
 std::string gender_answer(float female_prob);  // "female" / "male" / "" (no gender head)
 
 struct DayInfo {

@@ -20,8 +20,8 @@ std::string num(double v, int decimals = 3) {
 }
 
 // age_group, age_prob, age, gender, gender_prob: the columns visitors.csv and tracks.csv share.
-std::vector<std::string> answer_fields(const std::vector<float>& age_probs, float female_prob, const DayInfo& info) {
-  const AgeAnswer a = age_answer(age_probs, info.age_groups, info.class_mean_age);
+std::vector<std::string> answer_fields(const std::vector<float>& age_probs, float female_prob, double age, const DayInfo& info) {
+  const AgeAnswer a = age_answer(age_probs, info.age_groups, info.class_mean_age, age);
   const std::string g = gender_answer(female_prob);
   return {a.group, a.group.empty() ? "" : num(a.prob), a.group.empty() ? "" : num(a.age, 1), g,
           g.empty() ? "" : num(g == "female" ? female_prob : 1 - female_prob)};
@@ -47,7 +47,7 @@ std::string visitors_csv(const std::vector<VisitorRecord>& visitors, const std::
     for (const auto& c : cams) cam_list += (cam_list.empty() ? "" : ";") + c;
     auto fields = joined({std::to_string(v.id), info.clock.format(v.first_time), info.clock.format(v.last_time),
                           std::to_string(v.visits), std::to_string(v.tracks.size())},
-                         answer_fields(v.age_probs, v.female_prob, info));
+                         answer_fields(v.age_probs, v.female_prob, v.age, info));
     fields.push_back(cam_list);
     out += csv_line(fields);
   }
@@ -62,7 +62,7 @@ std::string tracks_csv(const std::vector<TrackRecord>& tracks, const DayInfo& in
     auto fields = joined({std::to_string(t.id), std::to_string(t.visitor), t.video, std::to_string(t.first_frame),
                           std::to_string(t.last_frame), std::to_string(t.frames), info.clock.format(t.first_time),
                           info.clock.format(t.last_time)},
-                         answer_fields(t.age_probs, t.female_prob, info));
+                         answer_fields(t.age_probs, t.female_prob, t.age, info));
     fields.push_back(t.entered ? "1" : "0");
     for (float v : {t.first_x, t.first_y, t.last_x, t.last_y}) fields.push_back(num(v, 1));
     out += csv_line(fields);

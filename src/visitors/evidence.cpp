@@ -12,10 +12,12 @@ namespace agegender {
 
 // Layout (native byte order, this machine's floats): magic, u32 class count + names; then records:
 // 'C' camera (name, f64 fps), 'F' frame (i64 frame, u8 error, u32 faces, per face 5 f32 box + score,
-// u32 + f32 age probs, f32 female, u32 + f32 descriptor), 'E' end of camera, 'Z' end of file (a file
-// cut short is told apart from a shorter day).
+// u32 + f32 age probs, f32 female, f32 age, u32 + f32 descriptor), 'E' end of camera, 'Z' end of file (a
+// file cut short is told apart from a shorter day). Version 0001 files (before the per-face age) replay
+// with the age taken from the groups.
 namespace {
-constexpr char kMagic[8] = {'A', 'G', 'E', 'V', '0', '0', '0', '1'};
+constexpr char kMagic[8] = {'A', 'G', 'E', 'V', '0', '0', '0', '2'};
+constexpr char kMagicV1[8] = {'A', 'G', 'E', 'V', '0', '0', '0', '1'};
 constexpr uint32_t kMaxCount = 1u << 20;  // no string, list or frame in a sane file is longer
 }  // namespace
 
@@ -65,6 +67,7 @@ void EvidenceWriter::frame(const FrameEvidence& fr) {
     put(&na, 4);
     put(f.age_probs.data(), na * 4);
     put(&f.female_prob, 4);
+    put(&f.age, 4);
     put(&nd, 4);
     put(f.descriptor.data(), nd * 4);
   }
@@ -133,7 +136,8 @@ size_t replay_evidence(const std::string& path, const std::vector<std::string>& 
   Reader in(path);
   char magic[sizeof kMagic];
   in.get(magic, sizeof magic);
-  if (std::memcmp(magic, kMagic, sizeof kMagic) != 0) in.fail("no evidence header");
+  const bool v1 = std::memcmp(magic, kMagicV1, sizeof kMagic) == 0;
+  if (!v1 && std::memcmp(magic, kMagic, sizeof kMagic) != 0) in.fail("no evidence header");
   std::vector<std::string> groups(in.count());
   for (auto& g : groups) g = in.str();
   if (groups != age_groups) {
@@ -171,6 +175,10 @@ size_t replay_evidence(const std::string& path, const std::vector<std::string>& 
         f.age_probs = in.floats();
         if (!f.age_probs.empty() && f.age_probs.size() != groups.size()) in.fail("a face with " + std::to_string(f.age_probs.size()) + " age probabilities");
         f.female_prob = in.get<float>();
+        if (!v1) {
+          f.age = in.get<float>();
+          if (!(f.age == -1 || (f.age >= 0 && f.age <= 200))) in.fail("a face aged " + std::to_string(f.age));
+        }
         f.descriptor = in.floats();
         if (f.descriptor.size() != static_cast<size_t>(kDescriptorSize)) in.fail("a descriptor of " + std::to_string(f.descriptor.size()) + " values");
       }

@@ -19,6 +19,7 @@ struct FaceEvidence {
   float score = 0;
   std::vector<float> age_probs;  // empty when the model has no age head
   float female_prob = -1;        // -1: no gender head
+  float age = -1;                // a year head's expected age before the age calibration; -1: none
   std::vector<float> descriptor;
 };
 

@@ -219,6 +219,7 @@ void VisitorsConsumer::finish_tracks(const std::vector<TrackEnd>& ended) {
     r.last_time = camera_start_ + lt.last_frame / fps_;
     r.age_probs = lt.fusion.age_probs();
     r.female_prob = lt.fusion.female_prob();
+    r.age = lt.fusion.age();
     r.weight = lt.fusion.weight();
     r.entered = lt.entered;
     r.first_x = lt.first_x, r.first_y = lt.first_y, r.last_x = lt.px, r.last_y = lt.py;
@@ -274,7 +275,9 @@ std::vector<int> VisitorsConsumer::track(const FrameEvidence& fe) {
     }
     lt.last_frame = fe.frame;
     const float side = face.box.w;
-    lt.fusion.add(face.age_probs.empty() ? nullptr : face.age_probs.data(), face.female_prob, face.score, side);
+    // The calibration is applied here, not when recording: a replay takes the model's current one.
+    lt.fusion.add(face.age_probs.empty() ? nullptr : face.age_probs.data(), face.female_prob, face.score, side,
+                  face.age >= 0 ? m_.age_calibration.apply(face.age) : -1.0);
     const float x = face.box.cx(), y = face.box.cy();
     lt.entered = info_.entries.step(lt.entered, lt.has_prev, lt.px, lt.py, x, y);
     if (!lt.has_prev) lt.first_x = x, lt.first_y = y, lt.first_side = side;
@@ -301,7 +304,7 @@ void VisitorsConsumer::consume(std::vector<PipelineItem>& items) {
     for (const auto& f : it.faces) all.push_back(&f);
   }
   const size_t k = m_.binning.class_names().size();
-  std::vector<float> age_probs, female_probs;
+  std::vector<float> age_probs, female_probs, ages;
   {
     torch::NoGradGuard no_grad;
     const torch::Device device = m_.model->parameters().front().device();
@@ -314,6 +317,9 @@ void VisitorsConsumer::consume(std::vector<PipelineItem>& items) {
       const HeadProbs h = infer(*m_.model, decoder_, x.to(device), /*tta=*/false);
       if (h.age_probs.defined()) age_probs.insert(age_probs.end(), h.age_probs.data_ptr<float>(), h.age_probs.data_ptr<float>() + h.age_probs.numel());
       if (h.female_prob.defined()) female_probs.insert(female_probs.end(), h.female_prob.data_ptr<float>(), h.female_prob.data_ptr<float>() + h.female_prob.numel());
+      if (decoder_.years() && h.expected_age.defined()) {  // uncalibrated: decoder_ has no calibration
+        ages.insert(ages.end(), h.expected_age.data_ptr<float>(), h.expected_age.data_ptr<float>() + h.expected_age.numel());
+      }
       start += batch;
     }
   }
@@ -340,6 +346,7 @@ void VisitorsConsumer::consume(std::vector<PipelineItem>& items) {
       e.score = f.score;
       if (!age_probs.empty()) e.age_probs.assign(&age_probs[next * k], &age_probs[(next + 1) * k]);
       if (!female_probs.empty()) e.female_prob = female_probs[next];
+      if (!ages.empty()) e.age = ages[next];
       e.descriptor.assign(&descriptors[next * kDescriptorSize], &descriptors[(next + 1) * kDescriptorSize]);
       fe.faces.push_back(std::move(e));
       ++next;
@@ -477,6 +484,7 @@ VisitorsReport run_visitors(const VisitorsOptions& o) {
   std::vector<ClusterItem> items;
   const bool ages = info.class_mean_age.size() == info.age_groups.size() && !info.age_groups.empty();
   for (const auto& t : tracks) {
+    // The groups' expected age, not the year head's: the thresholds were measured with it (docs/visitors.md).
     const float strictness =
         ages && !t.age_probs.empty() ? strictness_for_age(age_answer(t.age_probs, info.age_groups, info.class_mean_age).age) : 1.0f;
     items.push_back({t.descriptor.data(), t.camera, t.first_frame, t.last_frame, strictness});
