@@ -3,6 +3,8 @@
 // brightness encodes the age and whose shape (square vs. disc) encodes the gender, so models can learn them.
 #include <nlohmann/json.hpp>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "agegender/image_cache.hpp"
 #include "agegender/manifest.hpp"
@@ -61,13 +63,14 @@ inline TrainResult resume_run(const std::string& run_dir) {
 
 /// A one-epoch model on `images` generated images of side `size` (`dir`/data -> `dir`/runs/model);
 /// returns its run directory. For suites that need some trained model to predict or evaluate with.
-inline std::string train_tiny_model(const TempDir& dir, int images, int size) {
+inline std::string train_tiny_model(const TempDir& dir, int images, int size, const std::vector<std::string>& overrides = {}) {
   write_prepared_dataset(dir.path() / "data", images, size);
   const std::string px = std::to_string(size);
-  return train_config(resolve_config_tree("", {"data.prepared=" + nlohmann::json(dir.str("data")).dump(), "data.size=" + px,
-                                               "train.epochs=1", "train.threads=2", "name=model",
-                                               "output.dir=" + nlohmann::json(dir.str("runs")).dump()}))
-      .run_dir;
+  std::vector<std::string> sets = {"data.prepared=" + nlohmann::json(dir.str("data")).dump(), "data.size=" + px,
+                                   "train.epochs=1", "train.threads=2", "name=model",
+                                   "output.dir=" + nlohmann::json(dir.str("runs")).dump()};
+  sets.insert(sets.end(), overrides.begin(), overrides.end());
+  return train_config(resolve_config_tree("", sets)).run_dir;
 }
 
 }  // namespace agegender::test

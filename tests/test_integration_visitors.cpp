@@ -101,7 +101,8 @@ TEST(RealUtkFace, VisitorsCountsAnEasyStoreDayExactly) {
     GTEST_SKIP() << "face models not in " << models << " (scripts/fetch_face_models.sh)";
   }
   agegender::test::TempDir dir;
-  const std::string model = agegender::test::train_tiny_model(dir, 64, 32);  // counts only: any model will do
+  // Counts only: any model will do; a year head, so that each face's age is recorded and replayed too.
+  const std::string model = agegender::test::train_tiny_model(dir, 64, 32, {"model.age_head=\"years\""});
   bench::StoreDayOptions o;
   o.archive = archive;
   o.out = dir.str("day");
