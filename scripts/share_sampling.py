@@ -53,7 +53,7 @@ def group_edges(groups):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("predictions")
-    ap.add_argument("--run", help="run directory whose summary.json holds age_share_weights")
+    ap.add_argument("--run", help="run directory whose summary.json holds age_share_weights and/or gender_share_weights")
     ap.add_argument("--people", type=int, default=300)
     ap.add_argument("--days", type=int, default=2000)
     ap.add_argument("--bound", type=float, default=0.06)
@@ -74,14 +74,19 @@ def main():
         path = os.path.join(a.run, "summary.json")
         try:
             summary = json.load(open(path))
-            weights = summary["age_share_weights"]
-            w = [float(weights[g]) for g in groups]
-        except (OSError, ValueError, KeyError) as e:
-            sys.exit(f"{path}: no age_share_weights for groups {groups} ({e})")
-        calibrated = []
-        for p in probs:
-            q = [x * wc for x, wc in zip(p, w)]
-            calibrated.append([x / sum(q) for x in q])
+        except (OSError, ValueError) as e:
+            sys.exit(f"{path}: cannot read ({e})")
+        if "age_share_weights" not in summary and "gender_share_weights" not in summary:
+            sys.exit(f"{path}: holds neither age_share_weights nor gender_share_weights")
+        if "age_share_weights" in summary:
+            try:
+                w = [float(summary["age_share_weights"][g]) for g in groups]
+            except (ValueError, KeyError, TypeError) as e:
+                sys.exit(f"{path}: no age_share_weights for groups {groups} ({e})")
+            calibrated = []
+            for p in probs:
+                q = [x * wc for x, wc in zip(p, w)]
+                calibrated.append([x / sum(q) for x in q])
         if "gender_share_weights" in summary:
             try:
                 gender_weights = (float(summary["gender_share_weights"]["male"]), float(summary["gender_share_weights"]["female"]))

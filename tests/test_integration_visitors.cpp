@@ -14,6 +14,7 @@
 #include "utkface_archive.hpp"
 #include "visitors/day.hpp"
 #include "visitors/day_outputs.hpp"
+#include "visitors/evidence.hpp"
 
 using namespace agegender;
 namespace fs = std::filesystem;
@@ -148,6 +149,20 @@ TEST(RealUtkFace, VisitorsCountsAnEasyStoreDayExactly) {
   ASSERT_EQ(rep.exit_code, 0) << rep.output;
   for (const char* f : {"tracks.csv", "visitors.csv"}) {
     EXPECT_EQ(agegender::test::read_file(dir.path() / "rep" / f), agegender::test::read_file(dir.path() / "out" / f)) << f;
+  }
+  {  // The year head's age of every face was recorded (the byte-for-byte match above holds without it too).
+    struct Ages : EvidenceSink {
+      size_t faces = 0, aged = 0;
+      void start_camera(const std::string&, double) override {}
+      void track_frame(const FrameEvidence& f) override {
+        for (const auto& face : f.faces) faces += 1, aged += face.age >= 0 && face.age <= 116;
+      }
+      void end_camera() override {}
+    } ages;
+    const auto run_summary = nlohmann::json::parse(agegender::test::read_file(fs::path(model) / "summary.json"));
+    replay_evidence(dir.str("day.agev"), run_summary["binning"]["names"].get<std::vector<std::string>>(), ages);
+    EXPECT_GT(ages.faces, 0u);
+    EXPECT_EQ(ages.aged, ages.faces);
   }
   const auto replayed = nlohmann::json::parse(agegender::test::read_file(dir.path() / "rep" / "summary.json"));
   EXPECT_EQ(replayed["processing"]["replayed"], true);

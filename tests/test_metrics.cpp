@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -129,6 +130,15 @@ TEST(ShareCalibration, WeightsUndoAClassBias) {
   EXPECT_NEAR(q[1], 0.25 / 1.5, 1e-6);
   EXPECT_EQ(reweighted(row, 3, {}), (std::vector<double>{0.5, 0.25, 0.25}));
   EXPECT_TRUE(fit_share_weights({}, 3, {0.2, 0.4, 0.4}).empty());
+  // The joint fit: the same age weights, and a warning for a group without faces.
+  const std::vector<double> joint = fit_share_calibrations(p, {"a", "b", "c"}).age;
+  ASSERT_EQ(joint.size(), w.size());
+  for (size_t c = 0; c < w.size(); ++c) EXPECT_NEAR(joint[c], w[c], 1e-9);
+  PredictionSet no_c = p;
+  std::replace(no_c.true_class.begin(), no_c.true_class.end(), 2, 1);
+  const ShareCalibrations missing = fit_share_calibrations(no_c, {"a", "b", "c"});
+  ASSERT_EQ(missing.warnings.size(), 1u);
+  EXPECT_NE(missing.warnings[0].find("no 'c' face"), std::string::npos) << missing.warnings[0];
 }
 
 // A gender head that under-finds women (P(female) pulled down) gets a female weight above the male one;
@@ -149,7 +159,6 @@ TEST(ShareCalibration, GenderWeightsUndoAHeadThatUnderFindsWomen) {
   EXPECT_NEAR(std::log(w[0]) + std::log(w[1]), 0.0, 1e-9);
   const EvalMetrics cal = compute_metrics(p, {}, {}, w);
   EXPECT_NEAR(cal.female_calibrated, 0.4, 1e-6);
-  EXPECT_EQ(cal.female_argmax, raw.female_argmax);
   EXPECT_DOUBLE_EQ(raw.female_calibrated, -1.0);
   EXPECT_FALSE(metrics_json(raw, {})["female_share"].contains("calibrated"));
   EXPECT_NEAR(metrics_json(cal, {})["female_share"]["calibrated"].get<double>(), 0.4, 1e-6);
@@ -158,6 +167,23 @@ TEST(ShareCalibration, GenderWeightsUndoAHeadThatUnderFindsWomen) {
   EXPECT_FLOAT_EQ(static_cast<float>(reweighted_female(0.3f, {})), 0.3f);
   EXPECT_FLOAT_EQ(static_cast<float>(reweighted_female(0.3f, {2.0})), 0.3f);
   EXPECT_EQ(gender_rows({0.25f}), (std::vector<float>{0.75f, 0.25f}));
+  // One gender only: nothing to fit (the weights would run to the clamp), and the joint fit says so.
+  EXPECT_TRUE(fit_gender_share_weights(p.female_prob, 0.0).empty());
+  EXPECT_TRUE(fit_gender_share_weights(p.female_prob, 1.0).empty());
+  const ShareCalibrations both = fit_share_calibrations(p, {});
+  ASSERT_EQ(both.gender.size(), 2u);
+  EXPECT_NEAR(both.gender[1] / both.gender[0], w[1] / w[0], 1e-9);
+  EXPECT_TRUE(both.age.empty()) << "no age head";
+  EXPECT_TRUE(both.warnings.empty());
+  EXPECT_EQ(share_calibrations_json(both, {}, true)["gender_share_weights"]["female"].get<double>(), both.gender[1]);
+  EXPECT_FALSE(share_calibrations_json(both, {}, false).contains("age_share_weights"));
+  PredictionSet men = p;
+  std::fill(men.true_gender.begin(), men.true_gender.end(), 0);
+  const ShareCalibrations none = fit_share_calibrations(men, {});
+  EXPECT_TRUE(none.gender.empty());
+  ASSERT_EQ(none.warnings.size(), 1u);
+  EXPECT_NE(none.warnings[0].find("only men"), std::string::npos) << none.warnings[0];
+  EXPECT_TRUE(share_calibrations_json(none, {}, false).empty());
 }
 
 TEST(ShareCalibration, BadWeightsInACheckpointAreNamed) {
@@ -167,7 +193,7 @@ TEST(ShareCalibration, BadWeightsInACheckpointAreNamed) {
     validate_share_weights({1.0, 0.5}, 3, "m.safetensors");
     FAIL() << "size mismatch accepted";
   } catch (const RuntimeError& e) {
-    EXPECT_NE(std::string(e.what()).find("m.safetensors: age_share_weights has 2 values for 3 classes"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("m.safetensors: age_share_weights has 2 values for 3 age groups"), std::string::npos);
   }
   try {
     validate_share_weights({1.0, 20.0}, 2, "m.safetensors", "gender_share_weights");

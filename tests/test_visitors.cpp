@@ -510,6 +510,14 @@ TEST(VisitorsDay, VisitorsVisitsAndSummary) {
   EXPECT_NEAR(s["gender_share_expected"]["male"].get<double>(), 1 - (fa + fb) / 2, 1e-6);
   EXPECT_NEAR(s["gender_share_expected_se"]["female"].get<double>(), std::sqrt(fa * (1 - fa) + fb * (1 - fb)) / 2, 1e-6);
   EXPECT_FALSE(s["gender_share_calibrated"].get<bool>());
+  {  // Without a gender head there is no female share to estimate: null, not 0 %.
+    std::vector<TrackRecord> genderless = tracks;
+    for (auto& t : genderless) t.female_prob = -1;
+    const auto g = day_summary(genderless, make_visitors(genderless, labels, 1800), info);
+    EXPECT_TRUE(g["gender_share_expected"].is_null());
+    EXPECT_TRUE(g["gender_share_expected_se"].is_null());
+    EXPECT_EQ(g["gender"]["unknown"], 2);
+  }
   {  // With the model's share weights the shares reweight each visitor's probabilities; answers stay.
     DayInfo calibrated = info;
     calibrated.age_share_weights = {2.0, 0.5};

@@ -70,6 +70,13 @@ TEST(VisitorsStitch, JoinsAWalkBrokenBehindAPillar) {
   EXPECT_NEAR(t[0].age_probs[0], 0.8, 1e-5);
   EXPECT_NEAR(t[0].female_prob, 0.8, 1e-5);
   EXPECT_NEAR(t[0].age, 34, 1e-9);
+  {  // A piece with an age joined to one without keeps its age.
+    TrackRecord c = walk(1, 0.0, 2.0, 100, 500), d = walk(2, 2.5, 4.5, 600, 1000);
+    d.age = 41;
+    std::vector<TrackRecord> u = {c, d};
+    ASSERT_EQ(stitch_tracks(u, 0, {}, EntryRule{}), 1u);
+    EXPECT_NEAR(u[0].age, 41, 1e-9);
+  }
   EXPECT_NEAR(t[0].weight, 21 * 1.25, 1e-9);
 }
 

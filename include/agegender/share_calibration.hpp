@@ -12,6 +12,8 @@
 
 namespace agegender {
 
+struct PredictionSet;  // metrics.hpp
+
 /// Per-class weights w (mean 1 in the log, clamped to [0.1, 10]) such that the mean of the reweighted
 /// probabilities over the N rows of `probs` (N x k, row-major) equals `true_share`: iterative proportional
 /// scaling. A class without any true row keeps weight 1. Empty when there are no rows.
@@ -30,17 +32,32 @@ inline const std::vector<std::string> kGenderShareNames = {"male", "female"};
 /// The two-class rows (P(male), P(female)) of a gender head's female probabilities, for fit_share_weights.
 std::vector<float> gender_rows(const std::vector<float>& female_prob);
 
-/// The gender weights (male, female) fitted so that the mean reweighted P(female) equals `true_female_share`.
+/// The gender weights (male, female) fitted so that the mean reweighted P(female) equals `true_female_share`;
+/// empty when there are no rows or the set holds one gender only (no ratio to fit).
 std::vector<double> fit_gender_share_weights(const std::vector<float>& female_prob, double true_female_share);
 
 /// P(female) reweighted by gender weights (male, female); `female_prob` itself when `weights` is empty.
 double reweighted_female(float female_prob, const std::vector<double>& weights);
 
+/// Both share calibrations fitted on a labelled set, as `train` (validation split) and `eval
+/// --calibrate-shares` do: the age groups' weights when `p` has an age head, the gender weights when it
+/// has a gender head. Empty vectors are not fitted; `warnings` say what was left out and why.
+struct ShareCalibrations {
+  std::vector<double> age, gender;
+  std::vector<std::string> warnings;
+};
+ShareCalibrations fit_share_calibrations(const PredictionSet& p, const std::vector<std::string>& age_groups);
+
+/// The fitted weights as a checkpoint stores them ({"age_share_weights": [...], "gender_share_weights":
+/// [...]}) or, with `named`, as summary.json shows them ({"<group>": w, ...}, {"male": w, "female": w}).
+nlohmann::json share_calibrations_json(const ShareCalibrations& c, const std::vector<std::string>& age_groups, bool named);
+
 /// {"<group>": weight, ...} for summary.json.
 nlohmann::json share_weights_json(const std::vector<double>& weights, const std::vector<std::string>& names);
 
-/// Throws RuntimeError naming `origin` and `key` unless `weights` is empty or k finite values in [0.1, 10].
+/// Throws RuntimeError naming `origin` and `key` unless `weights` is empty or k finite values in [0.1, 10]
+/// (k `unit`s: "age groups", "genders").
 void validate_share_weights(const std::vector<double>& weights, int k, const std::string& origin,
-                            const std::string& key = "age_share_weights");
+                            const std::string& key = "age_share_weights", const std::string& unit = "age groups");
 
 }  // namespace agegender

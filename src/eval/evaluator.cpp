@@ -94,33 +94,22 @@ std::string fitted_on(const EvalOptions& o, const std::string& data_dir, size_t 
 }
 
 // Refits the shares of every head the model has: the age groups' weights (own binning only, checked by
-// the caller) and the gender weights.
-void refit_share_weights(const EvalOptions& o, LoadedModel& lm, const PredictionSet& p, const std::string& data_dir,
+// the caller) and the gender weights. Returns what was refitted ({"age_share_weights": ..., ...}).
+json refit_share_weights(const EvalOptions& o, LoadedModel& lm, const PredictionSet& p, const std::string& data_dir,
                          size_t images) {
-  const EvalMetrics truth = compute_metrics(p, lm.class_mean_age);
-  const std::string on = fitted_on(o, data_dir, images);
-  json meta = json::object(), summary = json::object();
-  if (p.num_classes > 0) {
-    const auto names = lm.binning.class_names();
-    for (size_t c = 0; c < truth.true_share.size(); ++c) {
-      if (truth.true_share[c] == 0) spdlog::warn("--calibrate-shares: no '{}' image in {}: its weight stays 1", names[c], data_dir);
-    }
-    lm.age_share_weights = fit_share_weights(p.age_probs, p.num_classes, truth.true_share);
-    meta["age_share_weights"] = lm.age_share_weights;
-    summary["age_share_weights"] = share_weights_json(lm.age_share_weights, names);
-    summary["age_share_weights_fitted_on"] = on;
+  const auto names = lm.binning.class_names();
+  const ShareCalibrations shares = fit_share_calibrations(p, names);
+  for (const auto& w : shares.warnings) spdlog::warn("--calibrate-shares on {}: {}", data_dir, w);
+  if (!shares.age.empty()) lm.age_share_weights = shares.age;
+  if (!shares.gender.empty()) lm.gender_share_weights = shares.gender;
+  const json stored = share_calibrations_json(shares, names, false);
+  json summary = share_calibrations_json(shares, names, true);
+  for (const char* key : {"age_share_weights", "gender_share_weights"}) {
+    if (summary.contains(key)) summary[std::string(key) + "_fitted_on"] = fitted_on(o, data_dir, images);
   }
-  if (!p.female_prob.empty()) {
-    if (truth.female_true == 0 || truth.female_true == 1) {
-      spdlog::warn("--calibrate-shares: {} holds only {}: the gender weights stay 1", data_dir, truth.female_true == 0 ? "men" : "women");
-    }
-    lm.gender_share_weights = fit_gender_share_weights(p.female_prob, truth.female_true);
-    meta["gender_share_weights"] = lm.gender_share_weights;
-    summary["gender_share_weights"] = share_weights_json(lm.gender_share_weights, kGenderShareNames);
-    summary["gender_share_weights_fitted_on"] = on;
-  }
-  save_refit(o, lm, meta, summary);
-  spdlog::info("Share calibration: refitted on {} {} images of {} and saved in {}", images, o.split, data_dir, lm.path);
+  save_refit(o, lm, stored, summary);
+  spdlog::info("Share calibration: {} refitted on {} {} images of {} and saved in {}", summary.dump(), images, o.split, data_dir, lm.path);
+  return stored;
 }
 
 // `p` holds the uncalibrated expected ages: the fit starts from the network's own answer. A set the map
@@ -201,7 +190,7 @@ EvalResult evaluate_run(const EvalOptions& o) {
   if (!own_binning) p = rebin_years(p, binning);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (o.calibrate_ages) refit_age_calibration(o, lm, p, data_dir, idx.size());  // first: it may refuse the set
-  if (o.calibrate_shares) refit_share_weights(o, lm, p, data_dir, idx.size());
+  const json refitted = o.calibrate_shares ? refit_share_weights(o, lm, p, data_dir, idx.size()) : json::object();
   lm.age_calibration.apply_all(p.expected_age);
   // The share weights were fitted for the model's own age groups.
   const EvalMetrics m =
@@ -226,8 +215,8 @@ EvalResult evaluate_run(const EvalOptions& o) {
   r.eval["age_head"] = lm.spec.age_head;
   r.eval["binning"] = binning_json(binning);
   r.eval["tta"] = o.tta;
-  r.eval["age_share_weights_refitted"] = o.calibrate_shares && p.num_classes > 0;
-  r.eval["gender_share_weights_refitted"] = o.calibrate_shares && !p.female_prob.empty();
+  r.eval["age_share_weights_refitted"] = refitted.contains("age_share_weights");
+  r.eval["gender_share_weights_refitted"] = refitted.contains("gender_share_weights");
   r.eval["age_calibration"] = lm.spec.age_head == "years" ? lm.age_calibration.to_json() : json(nullptr);
   r.eval["age_calibration_refitted"] = o.calibrate_ages;
   r.eval["seconds"] = secs;

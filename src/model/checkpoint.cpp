@@ -201,7 +201,7 @@ LoadedModel load_trained_model(const std::string& run_dir_or_file) {
   }
   validate_checkpoint_meta(m.spec, m.binning, m.input, m.class_mean_age, path);
   validate_share_weights(m.age_share_weights, m.binning.num_classes(), path);
-  validate_share_weights(m.gender_share_weights, 2, path, "gender_share_weights");
+  validate_share_weights(m.gender_share_weights, 2, path, "gender_share_weights", "genders");
   m.age_calibration = age_calibration_from_json(m.meta, path);
   m.model = build_model(m.spec);
   load_weights(file, path, *m.model, nullptr);

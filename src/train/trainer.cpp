@@ -559,23 +559,18 @@ json Trainer::finish() {
   // Age-share calibration (share_calibration.hpp), fitted on the validation split with the best weights
   // and stored in the best checkpoint, where eval and visitors find it with the model.
   // The age calibration (age_calibration.hpp, year heads) likewise, and the test split is scored with it.
-  json share_weights = nullptr, gender_weights = nullptr;
+  json share_weights = json::object();  // summary.json's age_share_weights / gender_share_weights
   AgeCalibration age_calibration;
   if (val_.size() > 0) {
     PredictionSet v = score(val_);
     json meta = read_checkpoint_meta(best);
-    if (v.num_classes > 0) {
-      const std::vector<double> w = fit_share_weights(v.age_probs, v.num_classes, compute_metrics(v, class_mean_age_).true_share);
-      meta["age_share_weights"] = w;
-      share_weights = share_weights_json(w, binning_.class_names());
-      spdlog::info("Age-share calibration (validation split): {}", share_weights.dump());
-    }
-    if (!v.female_prob.empty()) {
-      const std::vector<double> w = fit_gender_share_weights(v.female_prob, compute_metrics(v, class_mean_age_).female_true);
-      meta["gender_share_weights"] = w;
-      gender_weights = share_weights_json(w, kGenderShareNames);
-      spdlog::info("Gender-share calibration (validation split): {}", gender_weights.dump());
-    }
+    const ShareCalibrations shares = fit_share_calibrations(v, binning_.class_names());
+    for (const auto& w : shares.warnings) spdlog::warn("Share calibration (validation split): {}", w);
+    meta.erase("age_share_weights");
+    meta.erase("gender_share_weights");
+    meta.update(share_calibrations_json(shares, binning_.class_names(), false));
+    share_weights = share_calibrations_json(shares, binning_.class_names(), true);
+    if (!share_weights.empty()) spdlog::info("Share calibration (validation split): {}", share_weights.dump());
     if (!v.expected_age.empty()) {
       std::string why;
       if (const auto fit = fit_age_calibration(v.expected_age, v.true_age, &why)) {
@@ -619,8 +614,7 @@ json Trainer::finish() {
     s["finetune"] = {{"from_epoch", state_.finetune_from}, {"epochs", state_.epoch - state_.finetune_from}};
   }
   if (!cache_summary_.is_null()) s["feature_cache"] = cache_summary_;
-  if (!share_weights.is_null()) s["age_share_weights"] = share_weights;
-  if (!gender_weights.is_null()) s["gender_share_weights"] = gender_weights;
+  s.update(share_weights);
   if (!age_calibration.identity()) s["age_calibration"] = age_calibration.to_json();  // fitted
   write_file_atomic((fs::path(run_dir_) / kSummaryFile).string(), s.dump(2) + "\n");
   return s;

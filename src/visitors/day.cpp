@@ -276,8 +276,10 @@ nlohmann::json day_summary(const std::vector<TrackRecord>& tracks, const std::ve
     expected_shares[info.age_groups[k]] = expected[k] / n;
     expected_se[info.age_groups[k]] = std::sqrt(variance[k]) / n;
   }
+  // null without a gender head (no visitor has a gender answer).
   const double ng = std::max(with_gender, 1);
-  const json gender_expected = {{"female", female_expected / ng}, {"male", with_gender ? 1 - female_expected / ng : 0.0}};
+  const json gender_expected = with_gender ? json{{"female", female_expected / ng}, {"male", 1 - female_expected / ng}} : json(nullptr);
+  const json gender_expected_se = with_gender ? json{{"female", std::sqrt(female_variance) / ng}} : json(nullptr);
   json s = {{"unique_visitors", visitors.size()},
             {"returning_visitors", returning},
             {"visits", visits},
@@ -287,7 +289,7 @@ nlohmann::json day_summary(const std::vector<TrackRecord>& tracks, const std::ve
             {"gender", gender},
             {"gender_share", shares},
             {"gender_share_expected", gender_expected},
-            {"gender_share_expected_se", {{"female", std::sqrt(female_variance) / ng}}},
+            {"gender_share_expected_se", gender_expected_se},
             {"gender_share_calibrated", info.gender_share_weights.size() == 2},
             {"age_groups", ages},
             {"age_share", age_shares},

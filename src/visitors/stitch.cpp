@@ -75,7 +75,11 @@ void merge_into(TrackRecord& a, const TrackRecord& b, const EntryRule& entries) 
   if (a.female_prob >= 0 && b.female_prob >= 0) {
     a.female_prob = static_cast<float>((a.female_prob * a.weight + b.female_prob * b.weight) / (a.weight + b.weight));
   }
-  if (a.age >= 0 && b.age >= 0 && a.weight + b.weight > 0) a.age = (a.age * a.weight + b.age * b.weight) / (a.weight + b.weight);
+  if (a.age >= 0 && b.age >= 0 && a.weight + b.weight > 0) {
+    a.age = (a.age * a.weight + b.age * b.weight) / (a.weight + b.weight);
+  } else if (b.age >= 0) {
+    a.age = b.age;
+  }
   // Across a gap the walk went on unseen from a's end to b's start: a line crossed there counts.
   const bool gap = b.first_time > a.last_time;
   a.entered = a.entered || b.entered || (gap && entries.step(false, true, a.last_x, a.last_y, b.first_x, b.first_y));
