@@ -5,8 +5,10 @@
 #include <opencv2/videoio.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <regex>
+#include <sstream>
 
 #include "prepared_fixture.hpp"
 #include "store_day.hpp"
@@ -58,6 +60,22 @@ void expect_report_renders(const fs::path& out_dir) {
   EXPECT_NE(dom.find(women), std::string::npos) << women;
   std::snprintf(women, sizeof women, "counted %.1f %%", 100 * summary["gender_share"]["female"].get<double>());
   EXPECT_NE(dom.find(women), std::string::npos) << women;
+  // The visitor table has visitors.csv's age (rounded) beside the gender.
+  EXPECT_NE(dom.find("<th>age</th>"), std::string::npos);
+  {
+    const std::string csv = agegender::test::read_file(out_dir / "visitors.csv");
+    const size_t start = csv.find('\n') + 1;
+    std::vector<std::string> f;
+    std::stringstream row(csv.substr(start, csv.find('\n', start) - start));
+    for (std::string cell; std::getline(row, cell, ',');) f.push_back(cell);
+    ASSERT_GE(f.size(), 9u);  // visitor,first_seen,last_seen,visits,tracks,age_group,age_prob,age,gender,...
+    const double age = std::stod(f[7]);  // one decimal: the page's rounding of the unrounded age may differ by one
+    bool found = false;
+    for (long a : {std::lround(age - 0.05), std::lround(age + 0.05)}) {
+      found = found || dom.find("<td>" + std::to_string(a) + "</td><td>" + f[8] + "</td>") != std::string::npos;
+    }
+    EXPECT_TRUE(found) << "age " << f[7] << " gender " << f[8];
+  }
   // One row per age group with its estimated share (summary.json's age_share_expected, in percent).
   EXPECT_EQ(attr("share-rows"), static_cast<long>(summary["age_share_expected"].size()));
   for (const auto& [group, share] : summary["age_share_expected"].items()) {

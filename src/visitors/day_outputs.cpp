@@ -1,6 +1,7 @@
 #include "visitors/day_outputs.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -189,7 +190,8 @@ constexpr const char* kScript = R"JS(
 
   // The visitor table.
   const body = document.querySelector('#visitor-table tbody');
-  data.visitors.forEach((v) => tableRow(body, [v.visitor, v.first_seen, v.last_seen, v.visits, v.tracks, v.age_group, v.gender]));
+  data.visitors.forEach((v) => tableRow(body, [v.visitor, v.first_seen, v.last_seen, v.visits, v.tracks, v.age_group,
+                                               v.age === null ? '' : v.age, v.gender]));
   const check = document.getElementById('check');
   check.dataset.hourTotal = drawnHour;
   check.dataset.pyramidTotal = drawnPyramid;
@@ -219,10 +221,11 @@ std::string html_escape(const std::string& s) {
 std::string report_html(const nlohmann::json& summary, const std::vector<VisitorRecord>& visitors, const DayInfo& info) {
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& v : visitors) {
-    const AgeAnswer a = age_answer(v.age_probs, info.age_groups, info.class_mean_age);
+    const AgeAnswer a = age_answer(v.age_probs, info.age_groups, info.class_mean_age, v.age);
     rows.push_back({{"visitor", v.id}, {"first_seen", info.clock.format(v.first_time)},
                     {"last_seen", info.clock.format(v.last_time)}, {"visits", v.visits}, {"tracks", v.tracks.size()},
-                    {"age_group", a.group}, {"gender", gender_answer(v.female_prob)}});
+                    {"age_group", a.group}, {"age", a.group.empty() ? nlohmann::json(nullptr) : nlohmann::json(std::lround(a.age))},
+                    {"gender", gender_answer(v.female_prob)}});
   }
   std::string data = nlohmann::json{{"summary", summary}, {"visitors", rows}}.dump();
   for (size_t p = 0; (p = data.find("</", p)) != std::string::npos; p += 3) data.replace(p, 2, "<\\/");  // stays in <script>
@@ -255,7 +258,7 @@ std::string report_html(const nlohmann::json& summary, const std::vector<Visitor
        "<tbody></tbody></table></section>\n";
   h += "<section><h2>Returning visitors</h2><div id=\"returning-chart\"></div></section>\n";
   h += "<section><h2>Visitors</h2><table id=\"visitor-table\"><thead><tr><th>visitor</th><th>first seen</th>"
-       "<th>last seen</th><th>visits</th><th>tracks</th><th>age group</th><th>gender</th></tr></thead><tbody></tbody>"
+       "<th>last seen</th><th>visits</th><th>tracks</th><th>age group</th><th>age</th><th>gender</th></tr></thead><tbody></tbody>"
        "</table></section>\n";
   h += "<p>Status: <span id=\"status\">not drawn (JavaScript off?)</span><span id=\"check\"></span></p>\n";
   h += "<script type=\"application/json\" id=\"day\">" + data + "</script>\n";
