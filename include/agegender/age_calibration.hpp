@@ -5,7 +5,7 @@
 // year head's 0..116, is fitted on the validation split at the end of training by least absolute
 // deviations in ln(1 + age) (errors there are relative, so a 2-year miss on a child weighs what a 20-year
 // miss on a 70-year-old does) and stored in the checkpoint; the expected age of eval, predict and the ONNX
-// export goes through it (visitors' age is the fused age-group probabilities' own). Age groups come from
+// export goes through it, and so does each face's age that visitors fuses into a track's. Age groups come from
 // the year distribution and are never changed by it.
 #include <nlohmann/json_fwd.hpp>
 #include <optional>

@@ -99,7 +99,7 @@ json refit_share_weights(const EvalOptions& o, LoadedModel& lm, const Prediction
                          size_t images) {
   const auto names = lm.binning.class_names();
   const ShareCalibrations shares = fit_share_calibrations(p, names);
-  for (const auto& w : shares.warnings) spdlog::warn("--calibrate-shares on {}: {}", data_dir, w);
+  for (const auto& w : shares.warnings) spdlog::warn("--calibrate-shares on {}: {} (what is not refitted stays as it was)", data_dir, w);
   if (!shares.age.empty()) lm.age_share_weights = shares.age;
   if (!shares.gender.empty()) lm.gender_share_weights = shares.gender;
   const json stored = share_calibrations_json(shares, names, false);

@@ -82,7 +82,7 @@ ShareCalibrations fit_share_calibrations(const PredictionSet& p, const std::vect
     double female = 0;
     for (int g : p.true_gender) female += g;
     c.gender = fit_gender_share_weights(p.female_prob, female / static_cast<double>(n));
-    if (c.gender.empty()) c.warnings.push_back(std::string("only ") + (female == 0 ? "men" : "women") + ": no gender-share weights fitted (a checkpoint keeps any it had)");
+    if (c.gender.empty()) c.warnings.push_back(std::string("only ") + (female == 0 ? "men" : "women") + ": no gender-share weights fitted");
   }
   return c;
 }
