@@ -242,6 +242,17 @@ TEST_F(TrainingPaths, EvalOnAnotherPreparedDataset) {
   for (const char* line : {"TV calibrated", "female share counted", "female share expected", "female share calibrated"}) {
     EXPECT_NE(sampled.output.find(line), std::string::npos) << line << "\n" << sampled.output;
   }
+  // scripts/accuracy_at_mae.py reads the same file: eval's accuracy and MAE, and with every error shrunk to
+  // nothing every face lands in its group.
+  const auto at_mae = run_shell("/usr/bin/python3 " AGEGENDER_SOURCE_DIR "/scripts/accuracy_at_mae.py " + predictions +
+                                " --step 0.5 --target 1 2>&1");
+  ASSERT_EQ(at_mae.exit_code, 0) << at_mae.output;
+  char head[96];
+  std::snprintf(head, sizeof head, "argmax accuracy %.2f %%, MAE %.3f", 100 * e.eval["accuracy"].get<double>(),
+                e.eval["age_mae"].get<double>());
+  EXPECT_NE(at_mae.output.find(head), std::string::npos) << head << "\n" << at_mae.output;
+  EXPECT_NE(at_mae.output.find("  0.00 |  0.00   100.00 % |  0.00   100.00 %"), std::string::npos) << at_mae.output;
+  EXPECT_NE(at_mae.output.find("100.00 % binned needs MAE <= "), std::string::npos) << at_mae.output;
   EXPECT_EQ(e.out_dir, (fs::path(r.run_dir) / "eval_test_other").string());
   EXPECT_EQ(e.eval["n"], 12);  // every test image of the other dataset (120 images, one in ten is test)
   EXPECT_EQ(e.eval["data"], dir_->str("other"));
