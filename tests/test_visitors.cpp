@@ -610,6 +610,9 @@ TEST(VisitorsCli, UsageErrorsNameTheFlag) {
   r = agegender::test::run_cli(base + " --roi 0,0,10,10");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find(named(dir.str("none"))), std::string::npos) << "the missing input is named: " << r.output;
+  r = agegender::test::run_cli(base + " --detect none");  // refused while parsing, with or without OpenCV
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("--detect"), std::string::npos) << r.output;
   r = agegender::test::run_cli(base + " --look-distance 0");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find(named("--look-distance")), std::string::npos) << r.output;

@@ -61,7 +61,7 @@ void add_visitors(CLI::App& app) {
   cmd->add_option("--record-evidence", o->record_evidence,
                   "Also write FILE.agev: every processed frame's faces (boxes, scores, age/gender, descriptors: "
                   "biometric data) for replaying the day with other tracking settings (--input FILE.agev)");
-  add_detection_options(cmd, *o, /*landmark_columns=*/false);
+  add_detection_options(cmd, *o, /*per_face_rows=*/false);
   add_media_options(cmd, o->every, o->batch, o->max_pixels, o->threads, o->device);
   cmd->add_flag("--quiet,-q", o->quiet, "No progress lines");
   cmd->callback([o, cmd] {

@@ -29,7 +29,8 @@ void add_export(CLI::App& app);
 void add_media_options(CLI::App* cmd, int& every, int& batch, int64_t& max_pixels, int& threads, std::string& device);
 
 /// --detect, --cascade, --models, --min-score, --min-face, --small-faces, --align, --landmark-model: how
-/// predict, embed and visitors find faces; `landmark_columns`: also --landmarks (per-face output rows).
-void add_detection_options(CLI::App* cmd, DetectionFlags& flags, bool landmark_columns = true);
+/// predict, embed and visitors find faces. `per_face_rows` (predict, embed): also --landmarks, and
+/// --detect none for inputs that already are face crops; visitors tracks faces in frames, so it has neither.
+void add_detection_options(CLI::App* cmd, DetectionFlags& flags, bool per_face_rows = true);
 
 }  // namespace agegender::cli

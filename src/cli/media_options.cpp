@@ -6,11 +6,18 @@
 
 namespace agegender::cli {
 
-void add_detection_options(CLI::App* cmd, DetectionFlags& f, bool landmark_columns) {
-  cmd->add_option("--detect", f.detect,
-                  "auto (ssd when the face models are present, else haar; an image that already is one face crop is "
-                  "used whole), ssd, tiny (face-api's detectors), haar (OpenCV), none (inputs are face crops)")
-      ->capture_default_str()->check(CLI::IsMember({"auto", "ssd", "tiny", "haar", "none"}));
+void add_detection_options(CLI::App* cmd, DetectionFlags& f, bool per_face_rows) {
+  if (per_face_rows) {
+    cmd->add_option("--detect", f.detect,
+                    "auto (ssd when the face models are present, else haar; an image that already is one face crop "
+                    "is used whole), ssd, tiny (face-api's detectors), haar (OpenCV), none (inputs are face crops)")
+        ->capture_default_str()->check(CLI::IsMember({"auto", "ssd", "tiny", "haar", "none"}));
+  } else {
+    cmd->add_option("--detect", f.detect,
+                    "tiny, ssd (face-api's detectors), haar (OpenCV), auto (ssd when the face models are present, "
+                    "else haar)")
+        ->capture_default_str()->check(CLI::IsMember({"tiny", "ssd", "haar", "auto"}));
+  }
   cmd->add_option("--cascade", f.cascade, "Haar cascade XML (default: opencv-data's frontal face cascade)");
   cmd->add_option("--models", f.models, "Face models folder (default: $AGEGENDER_MODELS or models/face-api; "
                                       "scripts/fetch_face_models.sh fetches them)");
@@ -40,7 +47,7 @@ void add_detection_options(CLI::App* cmd, DetectionFlags& f, bool landmark_colum
                   "With --detect-passes: faces scoring from this up to --min-score count too when at least two "
                   "passes find them (0 = off)")
       ->capture_default_str()->check(CLI::Range(0.0f, 0.999f));
-  if (landmark_columns) {
+  if (per_face_rows) {
     cmd->add_flag("--landmarks", f.landmarks, "Also write each face's detector score and 68 landmarks (x y pairs)");
   }
   cmd->add_option("--landmark-model", f.landmark_model, "full (357 KB) or tiny (77 KB) 68-point landmark net")
