@@ -28,9 +28,9 @@ def main():
     ap.add_argument("--step", type=float, default=0.05, help="shrink-factor step from 1 down to 0")
     a = ap.parse_args()
     if not 0 < a.target <= 1:
-        sys.exit(f"--target {a.target}: expected an accuracy in (0, 1]")
+        ap.error(f"--target {a.target}: expected an accuracy in (0, 1]")
     if not 0 < a.step <= 1:
-        sys.exit(f"--step {a.step}: expected a factor step in (0, 1]")
+        ap.error(f"--step {a.step}: expected a factor step in (0, 1]")
 
     if not os.path.isfile(a.predictions):
         print(f"{a.predictions}: no such file (expected agegender eval --predictions output)", file=sys.stderr)
