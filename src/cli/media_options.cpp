@@ -1,5 +1,7 @@
 // The flags predict, embed and visitors share: how media are read, faces found and networks run.
 #include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
 
 #include "agegender/detection_flags.hpp"
 #include "cli/commands.hpp"
@@ -7,17 +9,15 @@
 namespace agegender::cli {
 
 void add_detection_options(CLI::App* cmd, DetectionFlags& f, bool per_face_rows) {
-  if (per_face_rows) {
-    cmd->add_option("--detect", f.detect,
-                    "auto (ssd when the face models are present, else haar; an image that already is one face crop "
-                    "is used whole), ssd, tiny (face-api's detectors), haar (OpenCV), none (inputs are face crops)")
-        ->capture_default_str()->check(CLI::IsMember({"auto", "ssd", "tiny", "haar", "none"}));
-  } else {
-    cmd->add_option("--detect", f.detect,
-                    "tiny, ssd (face-api's detectors), haar (OpenCV), auto (ssd when the face models are present, "
-                    "else haar)")
-        ->capture_default_str()->check(CLI::IsMember({"tiny", "ssd", "haar", "auto"}));
-  }
+  // Only predict and embed read face crops whole (none); visitors finds faces in frames.
+  const std::vector<std::string> modes =
+      per_face_rows ? std::vector<std::string>{"auto", "ssd", "tiny", "haar", "none"} : std::vector<std::string>{"auto", "ssd", "tiny", "haar"};
+  cmd->add_option("--detect", f.detect,
+                  std::string("auto (ssd when the face models are present, else haar") +
+                      (per_face_rows ? "; an image that already is one face crop is used whole" : "") +
+                      "), ssd, tiny (face-api's detectors), haar (OpenCV)" +
+                      (per_face_rows ? ", none (inputs are face crops)" : ""))
+      ->capture_default_str()->check(CLI::IsMember(modes));
   cmd->add_option("--cascade", f.cascade, "Haar cascade XML (default: opencv-data's frontal face cascade)");
   cmd->add_option("--models", f.models, "Face models folder (default: $AGEGENDER_MODELS or models/face-api; "
                                       "scripts/fetch_face_models.sh fetches them)");
